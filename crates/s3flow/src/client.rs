@@ -1,0 +1,259 @@
+//! [`Client`]: a [`Connection`] made real — the AWS SDK client with the connection's
+//! credentials, region, endpoint, retry and checksum policy, plus its restriction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use crate::connection::{Auth, Connection};
+use crate::error::{Error, ErrorCode, Result};
+use crate::restrict::Restriction;
+
+/// Attempts per request when the connection does not say (the SDK's standard mode uses 3;
+/// workflows prefer to ride out a short SlowDown burst).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connected S3 client. Cheap to clone; share one per connection.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: Connection,
+    s3: aws_sdk_s3::Client,
+    /// Signs pre-signed links for `presign_endpoint` when it differs from `endpoint`.
+    presign_s3: aws_sdk_s3::Client,
+    sdk_config: SdkConfig,
+    region: String,
+    endpoint: Option<String>,
+    path_style: bool,
+    restriction: Restriction,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("connection", &self.inner.connection)
+            .field("region", &self.inner.region)
+            .field("endpoint", &self.inner.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Validates the connection and builds the client. Credentials are resolved lazily on the
+    /// first request (assume-role calls STS then), so this does no network I/O for access keys.
+    pub async fn connect(connection: Connection) -> Result<Client> {
+        connection.validate()?;
+        let ca_bundle = match &connection.ca_bundle {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                Error::invalid_input(format!("ca_bundle: cannot read {path:?}: {e}"))
+            })?),
+            None => None,
+        };
+        let http_client = sdk_http_client(ca_bundle.as_deref())?;
+        let sdk_config = load_sdk_config(&connection, &connection.auth, http_client.clone()).await?;
+        let region = sdk_config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_owned());
+        let endpoint = connection.endpoint.clone().or_else(|| sdk_config.endpoint_url().map(str::to_owned));
+
+        let path_style = connection.force_path_style.unwrap_or(endpoint.is_some() || connection.path_style());
+        let mut s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
+            .region(Region::new(region.clone()))
+            .force_path_style(path_style)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(connection.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
+                    .with_initial_backoff(Duration::from_millis(100)),
+            )
+            .timeout_config(timeouts(&connection));
+        if let Some(endpoint) = &endpoint {
+            s3_config = s3_config.endpoint_url(endpoint);
+        }
+        if !connection.provider.checksums_by_default() {
+            s3_config = s3_config
+                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        }
+        let s3_config = s3_config.build();
+        let presign_s3 = match &connection.presign_endpoint {
+            Some(public) => aws_sdk_s3::Client::from_conf(s3_config.to_builder().endpoint_url(public).build()),
+            None => aws_sdk_s3::Client::from_conf(s3_config.clone()),
+        };
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &ca_bundle {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::invalid_input(format!("ca_bundle: not a PEM bundle: {e}")))?
+            {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
+
+        let restriction = Restriction::new(connection.restrict_bucket.clone(), connection.restrict_prefix.clone());
+        Ok(Client {
+            inner: Arc::new(Inner { connection, s3, presign_s3, sdk_config, region, endpoint, path_style, restriction, http }),
+        })
+    }
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.inner.s3
+    }
+
+    pub(crate) fn presign_s3(&self) -> &aws_sdk_s3::Client {
+        &self.inner.presign_s3
+    }
+
+    /// An S3 client for another region (create_bucket, cross-region copy).
+    pub(crate) fn s3_in_region(&self, region: &str) -> aws_sdk_s3::Client {
+        if region == self.inner.region {
+            return self.inner.s3.clone();
+        }
+        let config = self.inner.s3.config().to_builder().region(Region::new(region.to_owned())).build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.inner.connection
+    }
+
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The custom endpoint, if any (from the connection or `AWS_ENDPOINT_URL`).
+    pub fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint.as_deref()
+    }
+
+    pub fn restriction(&self) -> &Restriction {
+        &self.inner.restriction
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The current credentials (resolving the chain or calling STS when needed).
+    pub async fn credentials(&self) -> Result<Credentials> {
+        let provider = self
+            .inner
+            .sdk_config
+            .credentials_provider()
+            .ok_or_else(|| Error::new(ErrorCode::CredentialsInvalid, "no credentials are configured"))?;
+        provider.provide_credentials().await.map_err(|e| {
+            Error::new(
+                ErrorCode::CredentialsInvalid,
+                format!("could not load credentials: {}", crate::error::source_chain(&e)),
+            )
+        })
+    }
+
+    /// The plain URL of an object (not signed): path-style under a custom endpoint,
+    /// virtual-hosted on AWS.
+    pub fn object_url(&self, bucket: &str, key: &str) -> String {
+        let key = crate::encode::key_path(key);
+        match (&self.inner.endpoint, self.inner.path_style) {
+            (Some(endpoint), true) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
+            (Some(endpoint), false) => {
+                let (scheme, host) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+                format!("{scheme}://{bucket}.{}/{key}", host.trim_end_matches('/'))
+            }
+            (None, true) => format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.inner.region),
+            (None, false) => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.inner.region),
+        }
+    }
+
+    /// Part size and concurrency for multipart transfers.
+    pub fn part_size(&self) -> u64 {
+        self.inner.connection.part_size.unwrap_or(crate::transfer::DEFAULT_PART_SIZE)
+    }
+}
+
+fn timeouts(connection: &Connection) -> TimeoutConfig {
+    let mut timeouts = TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT);
+    if let Some(seconds) = connection.timeout_seconds {
+        timeouts = timeouts.operation_attempt_timeout(Duration::from_secs(seconds));
+    }
+    timeouts.build()
+}
+
+/// The SDK's hyper client with rustls on ring, trusting the system roots plus `ca_bundle`.
+fn sdk_http_client(ca_bundle: Option<&[u8]>) -> Result<SharedHttpClient> {
+    let mut trust = TrustStore::default();
+    if let Some(pem) = ca_bundle {
+        trust = trust.with_pem_certificate(pem.to_vec());
+    }
+    let tls_context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| Error::invalid_input(format!("ca_bundle: {e}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls_context)
+        .build_https())
+}
+
+/// Loads the SDK configuration for one `auth`: region, endpoint and credentials.
+fn load_sdk_config<'a>(
+    connection: &'a Connection,
+    auth: &'a Auth,
+    http_client: SharedHttpClient,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SdkConfig>> + Send + 'a>> {
+    Box::pin(async move {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client.clone());
+        if let Some(region) = connection.configured_region() {
+            loader = loader.region(Region::new(region));
+        }
+        if let Some(endpoint) = &connection.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        match auth {
+            Auth::AccessKey { access_key_id, secret_access_key, session_token } => {
+                loader = loader.credentials_provider(Credentials::new(
+                    access_key_id,
+                    secret_access_key.expose(),
+                    session_token.as_ref().map(|t| t.expose().to_owned()),
+                    None,
+                    "s3flow",
+                ));
+            }
+            Auth::DefaultChain { profile } => {
+                if let Some(profile) = profile {
+                    loader = loader.profile_name(profile);
+                }
+            }
+            Auth::AssumeRole { role_arn, external_id, session_name, duration_seconds, source } => {
+                let source_config = load_sdk_config(connection, source, http_client.clone()).await?;
+                let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                    .session_name(session_name.clone().unwrap_or_else(|| "s3flow".to_owned()))
+                    .session_length(Duration::from_secs(u64::from(duration_seconds.unwrap_or(3600))))
+                    .configure(&source_config);
+                if let Some(external_id) = external_id {
+                    builder = builder.external_id(external_id);
+                }
+                if let Some(region) = source_config.region() {
+                    builder = builder.region(region.clone());
+                }
+                loader = loader.credentials_provider(builder.build().await);
+            }
+        }
+        Ok(loader.load().await)
+    })
+}
