@@ -1,0 +1,170 @@
+//! PutObject, and the body-receiving step it shares with UploadPart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use super::LocalS3;
+use super::common::{
+    DEFAULT_CONTENT_TYPE, ExpectedChecksums, check_canned_acl, check_content_md5, check_storage_class,
+    check_write_conditions, metadata_to_map, parse_tagging_header, strong_etag,
+};
+use crate::store::files::{BodyDigest, WriteBodyError, write_body};
+use crate::store::meta::{Checksums, ObjectAttrs, ObjectMeta, now_seconds};
+use crate::store::{Bucket, internal};
+
+/// Largest single PUT S3 accepts (5 GiB).
+pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A body received into a temporary file and verified.
+pub struct ReceivedBody {
+    pub tmp: PathBuf,
+    pub digest: BodyDigest,
+    pub checksums: Checksums,
+}
+
+/// What a request says about its body.
+pub struct BodyExpectations<'a> {
+    pub content_length: Option<i64>,
+    pub content_md5: Option<&'a str>,
+    pub checksums: ExpectedChecksums,
+}
+
+/// Streams a request body into a temporary file of `bucket`, then checks its length,
+/// `Content-MD5` and flexible checksums (header or `aws-chunked` trailer). Nothing of a failed
+/// body stays on disk.
+pub async fn receive_body(
+    bucket: &Bucket,
+    body: Option<StreamingBlob>,
+    expect: BodyExpectations<'_>,
+    trailers: Option<&s3s::TrailingHeaders>,
+) -> S3Result<ReceivedBody> {
+    if expect.content_length.is_some_and(|len| u64::try_from(len).map_or(true, |len| len > MAX_PUT_SIZE)) {
+        return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
+    }
+    let tmp = bucket.tmp_path();
+    let hasher = expect.checksums.hasher();
+    let digest = match body {
+        Some(body) => write_body(&tmp, body, hasher).await,
+        None => write_body(&tmp, futures::stream::empty(), hasher).await,
+    };
+    let digest = digest.map_err(|err| match err {
+        WriteBodyError::Io(err) => internal("storing a request body", err),
+        WriteBodyError::Body(err) => body_error(err),
+    })?;
+    let verified = (|| {
+        if expect.content_length.is_some_and(|len| u64::try_from(len).ok() != Some(digest.size)) {
+            return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header."));
+        }
+        check_content_md5(expect.content_md5, &digest.md5)?;
+        expect.checksums.verify(digest.checksums.clone(), trailers)
+    })();
+    match verified {
+        Ok(checksums) => Ok(ReceivedBody { tmp, digest, checksums }),
+        Err(err) => {
+            crate::store::files::remove_quietly(&tmp).await;
+            Err(err)
+        }
+    }
+}
+
+/// A failing request body. s3s's signature-checking streams (in private modules) can only be
+/// told apart by their messages: a chunk signature or payload hash that does not match is the
+/// client's signing error; anything else is a broken or truncated upload.
+fn body_error(err: s3s::StdError) -> S3Error {
+    let err = match err.downcast::<S3Error>() {
+        Ok(err) => return *err,
+        Err(err) => err,
+    };
+    let text = err.to_string();
+    tracing::debug!(err = %text, "request body failed");
+    if text.contains("SignatureMismatch") {
+        S3Error::with_message(S3ErrorCode::SignatureDoesNotMatch, "The chunk signature does not match.")
+    } else if text.contains("Sha256Mismatch") {
+        let mut err = S3Error::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+        err.set_status_code(http::StatusCode::BAD_REQUEST);
+        err
+    } else {
+        S3Error::with_message(S3ErrorCode::IncompleteBody, "The request body ended early or could not be read.")
+    }
+}
+
+impl LocalS3 {
+    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let S3Request { input, headers, trailing_headers, .. } = req;
+        let bucket = self.store.bucket(&input.bucket)?;
+
+        let storage_class = check_storage_class(input.storage_class.as_ref())?;
+        let acl = check_canned_acl(input.acl.as_ref())?;
+        let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
+        check_write_conditions(bucket.get(&input.key).as_deref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;
+
+        let expected = Checksums {
+            crc32: input.checksum_crc32.clone(),
+            crc32c: input.checksum_crc32c.clone(),
+            crc64nvme: input.checksum_crc64nvme.clone(),
+            sha1: input.checksum_sha1.clone(),
+            sha256: input.checksum_sha256.clone(),
+        };
+        let expect = BodyExpectations {
+            content_length: input.content_length,
+            content_md5: input.content_md5.as_deref(),
+            checksums: ExpectedChecksums::new(expected, input.checksum_algorithm.as_ref(), &headers)?,
+        };
+        let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
+
+        // Checked again after the upload: another writer may have won meanwhile.
+        if let Err(err) = check_write_conditions(bucket.get(&input.key).as_deref(), input.if_match.as_ref(), input.if_none_match.as_ref()) {
+            crate::store::files::remove_quietly(&received.tmp).await;
+            return Err(err);
+        }
+
+        let data_file = bucket.adopt_data_file(&input.key, &received.tmp).await?;
+        let meta = ObjectMeta {
+            key: input.key,
+            data_file,
+            size: received.digest.size,
+            etag: hex::encode(received.digest.md5),
+            last_modified: now_seconds(),
+            parts_count: None,
+            part_sizes: Vec::new(),
+            attrs: ObjectAttrs {
+                content_type: Some(input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned())),
+                content_encoding: input.content_encoding,
+                content_disposition: input.content_disposition,
+                content_language: input.content_language,
+                cache_control: input.cache_control,
+                expires: input.expires.map(Into::into),
+                website_redirect_location: input.website_redirect_location,
+                metadata: metadata_to_map(input.metadata),
+                storage_class,
+                server_side_encryption: input.server_side_encryption.map(|s| s.as_str().to_owned()),
+                ssekms_key_id: input.ssekms_key_id,
+            },
+            tags,
+            acl,
+            checksums: received.checksums,
+        };
+        let meta: Arc<ObjectMeta> = bucket.commit(meta).await?;
+        tracing::debug!(bucket = %bucket.name, size = meta.size, "object stored");
+
+        let c = &meta.checksums;
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(strong_etag(&meta.etag)),
+            checksum_crc32: c.crc32.clone(),
+            checksum_crc32c: c.crc32c.clone(),
+            checksum_crc64nvme: c.crc64nvme.clone(),
+            checksum_sha1: c.sha1.clone(),
+            checksum_sha256: c.sha256.clone(),
+            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            ssekms_key_id: meta.attrs.ssekms_key_id.clone(),
+            size: i64::try_from(meta.size).ok(),
+            ..Default::default()
+        }))
+    }
+}

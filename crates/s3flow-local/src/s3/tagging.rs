@@ -1,0 +1,46 @@
+//! GetObjectTagging, PutObjectTagging, DeleteObjectTagging.
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use super::LocalS3;
+use super::common::{check_version_id, tags_from_dto, tags_to_dto};
+
+impl LocalS3 {
+    pub(super) fn do_get_object_tagging(
+        &self,
+        req: &S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let input = &req.input;
+        check_version_id(input.version_id.as_deref())?;
+        let bucket = self.store.bucket(&input.bucket)?;
+        let meta = bucket.get(&input.key).ok_or_else(|| s3_error!(NoSuchKey))?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: tags_to_dto(&meta.tags),
+            version_id: None,
+        }))
+    }
+
+    pub(super) async fn do_put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let input = req.input;
+        check_version_id(input.version_id.as_deref())?;
+        let bucket = self.store.bucket(&input.bucket)?;
+        let tags = tags_from_dto(input.tagging.tag_set)?;
+        bucket.update_meta(&input.key, |meta| meta.tags = tags).await?;
+        Ok(S3Response::new(PutObjectTaggingOutput { version_id: None }))
+    }
+
+    pub(super) async fn do_delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let input = req.input;
+        check_version_id(input.version_id.as_deref())?;
+        let bucket = self.store.bucket(&input.bucket)?;
+        bucket.update_meta(&input.key, |meta| meta.tags.clear()).await?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput { version_id: None }))
+    }
+}
