@@ -71,7 +71,8 @@ pub async fn run(client: &Client, input: HeadInput) -> Result<HeadOutput> {
 /// HEAD responses have no body, so a 404 does not say whether the key or the bucket is
 /// missing: ask the bucket, and name the right one.
 pub(crate) async fn not_found_detail(client: &Client, bucket: &str, err: Error) -> Error {
-    if err.code != ErrorCode::NotFound || err.s3_code.is_some() {
+    // The SDK names a bodiless 404 "NotFound".
+    if err.code != ErrorCode::NotFound || err.s3_code.as_deref().is_some_and(|c| c != "NotFound") {
         return err;
     }
     match client.s3().head_bucket().bucket(bucket).send().await {
