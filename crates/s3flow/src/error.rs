@@ -166,10 +166,18 @@ impl Error {
                 let status = service.raw().status();
                 let meta = service.err();
                 let s3_code = meta.code().map(str::to_owned);
-                let code = match s3_code.as_deref() {
+                let mut code = match s3_code.as_deref() {
                     Some(s3) => code_for_s3(s3, status),
                     None => code_for_status(status),
                 };
+                // Garage and some other stores answer a bad signature or an unknown key with a
+                // plain AccessDenied; their message tells the credentials problem apart.
+                let text = meta.message().unwrap_or_default().to_ascii_lowercase();
+                if code == ErrorCode::AccessDenied
+                    && (text.contains("signature") || text.contains("access key") || text.contains("no such key"))
+                {
+                    code = ErrorCode::CredentialsInvalid;
+                }
                 let detail = meta.message().map(|m| format!(": {m}")).unwrap_or_default();
                 let label = s3_code.clone().unwrap_or_else(|| format!("HTTP {status}"));
                 Error {
@@ -247,10 +255,12 @@ pub fn code_for_s3(s3_code: &str, status: u16) -> ErrorCode {
         "BucketAlreadyExists" | "BucketAlreadyOwnedByYou" => ErrorCode::AlreadyExists,
         // If-Match / If-None-Match / If-Unmodified-Since failed.
         "PreconditionFailed" | "ConditionalRequestConflict" => ErrorCode::PreconditionFailed,
-        // The store asks us to slow down (S3 sends 503 SlowDown; "ServiceUnavailable" is its
-        // documented "reduce your request rate").
-        "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequests"
-        | "ServiceUnavailable" => ErrorCode::Throttled,
+        // The store asks us to slow down (S3 sends 503 SlowDown). "ServiceUnavailable" is left
+        // to the status: Garage sends it for internal errors, not for rate limits.
+        "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequests" => {
+            ErrorCode::Throttled
+        }
+        "ServiceUnavailable" | "InternalError" => ErrorCode::UpstreamUnavailable,
         "EntityTooLarge" => ErrorCode::PayloadTooLarge,
         // The request itself was wrong.
         "InvalidBucketName" | "InvalidArgument" | "InvalidRequest" | "KeyTooLongError" | "InvalidRange"
@@ -316,6 +326,7 @@ mod tests {
         assert_eq!(code_for_s3("BucketAlreadyOwnedByYou", 409), ErrorCode::AlreadyExists);
         assert_eq!(code_for_s3("SlowDown", 503), ErrorCode::Throttled);
         assert_eq!(code_for_s3("InternalError", 500), ErrorCode::UpstreamUnavailable);
+        assert_eq!(code_for_s3("ServiceUnavailable", 503), ErrorCode::UpstreamUnavailable);
         assert_eq!(code_for_s3("PreconditionFailed", 412), ErrorCode::PreconditionFailed);
         assert_eq!(code_for_status(404), ErrorCode::NotFound);
         assert_eq!(code_for_status(502), ErrorCode::UpstreamUnavailable);

@@ -32,6 +32,12 @@ pub struct Caps {
     pub storage_classes: bool,
     /// Wrong secrets are refused.
     pub auth: bool,
+    /// Longest key the store keeps (Garage's LMDB metadata caps keys near 500 bytes).
+    pub max_key_bytes: usize,
+    /// Keys that start with `/` keep it (Garage was seen to lose it: listing by such a prefix finds nothing).
+    pub leading_slash_prefix: bool,
+    /// The store returns `x-amz-version-id` even for unversioned buckets (Garage does).
+    pub version_ids_always: bool,
 }
 
 impl Backend {
@@ -55,6 +61,9 @@ impl Backend {
                 sts: false,
                 storage_classes: true,
                 auth: true,
+                max_key_bytes: 1024,
+                leading_slash_prefix: true,
+                version_ids_always: false,
             },
             Backend::Seaweedfs => Caps {
                 versioning: true,
@@ -65,6 +74,9 @@ impl Backend {
                 sts: false,
                 storage_classes: true,
                 auth: true,
+                max_key_bytes: 1024,
+                leading_slash_prefix: true,
+                version_ids_always: false,
             },
             Backend::Moto => Caps {
                 versioning: true,
@@ -75,6 +87,9 @@ impl Backend {
                 sts: true,
                 storage_classes: true,
                 auth: false,
+                max_key_bytes: 1024,
+                leading_slash_prefix: true,
+                version_ids_always: false,
             },
             Backend::Garage => Caps {
                 versioning: false,
@@ -85,6 +100,9 @@ impl Backend {
                 sts: false,
                 storage_classes: false,
                 auth: true,
+                max_key_bytes: 480,
+                leading_slash_prefix: false,
+                version_ids_always: true,
             },
         }
     }

@@ -23,6 +23,10 @@ pub const SPECIAL_KEYS: &[&str] = &[
 pub async fn key_round_trip(ctx: &Ctx) {
     let b = &ctx.bucket;
     for key in SPECIAL_KEYS {
+        if key.starts_with('/') && !ctx.caps.leading_slash_prefix {
+            ctx.skip("listing keys that start with '/'");
+            continue;
+        }
         let body = format!("body of {key}");
         let up = ctx.ok("upload", json!({"bucket": b, "key": key, "text": body})).await;
         assert_eq!(up["key"], *key);
@@ -52,7 +56,11 @@ pub async fn key_round_trip(ctx: &Ctx) {
     // Whatever is left is exactly the copies, byte for byte.
     let mut left = ctx.keys().await;
     left.sort();
-    let mut expected: Vec<String> = SPECIAL_KEYS.iter().map(|k| format!("copies/{k}")).collect();
+    let mut expected: Vec<String> = SPECIAL_KEYS
+        .iter()
+        .filter(|k| !k.starts_with('/') || ctx.caps.leading_slash_prefix)
+        .map(|k| format!("copies/{k}"))
+        .collect();
     expected.sort();
     assert_eq!(left, expected);
     let out = ctx.ok("delete_objects", json!({"bucket": b, "keys": expected})).await;
@@ -62,6 +70,13 @@ pub async fn key_round_trip(ctx: &Ctx) {
 
 pub async fn long_key(ctx: &Ctx) {
     let b = &ctx.bucket;
+    if ctx.caps.max_key_bytes < 1024 {
+        ctx.skip("1,024-byte keys");
+        // Still: over 1,024 bytes is refused by s3flow before any request.
+        let too_long = "k".repeat(1025);
+        ctx.fails("upload", json!({"bucket": b, "key": too_long, "text": "x"}), ErrorCode::InvalidInput).await;
+        return;
+    }
     let key = format!("long/{}", "k".repeat(1024 - 5));
     assert_eq!(key.len(), 1024);
     ctx.ok("upload", json!({"bucket": b, "key": key, "text": "long"})).await;

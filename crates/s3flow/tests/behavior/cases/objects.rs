@@ -18,7 +18,7 @@ pub async fn upload_text_and_download(ctx: &Ctx) {
     assert_eq!(out["size"], "héllo wörld".len());
     assert_eq!(out["content_type"], "text/plain; charset=utf-8");
     assert!(out["etag"].as_str().is_some_and(|e| !e.is_empty() && !e.contains('"')), "{out}");
-    assert!(out["version_id"].is_null() || ctx.caps.versioning, "{out}");
+    assert!(out["version_id"].is_null() || ctx.caps.version_ids_always, "{out}");
     assert!(out["backup"].is_null());
     let url = out["object_url"].as_str().unwrap();
     assert!(url.starts_with(&ctx.endpoint.url) && url.ends_with(&format!("/{b}/docs/hello.txt")), "{url}");

@@ -48,7 +48,8 @@ pub async fn presign_expired_link(ctx: &Ctx) {
     let get = ctx.ok("presign", json!({"bucket": b, "key": "soon.txt", "expires_in": "1s"})).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let status = ctx.http.get(get["url"].as_str().unwrap()).send().await.unwrap().status();
-    assert_eq!(status, 403, "an expired link is refused");
+    // S3 says 403 AccessDenied "Request has expired"; Garage says 400.
+    assert!(status == 403 || status == 400, "an expired link is refused: {status}");
 }
 
 pub async fn presign_put_binds_content_type(ctx: &Ctx) {
