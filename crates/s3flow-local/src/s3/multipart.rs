@@ -211,7 +211,7 @@ impl LocalS3 {
         let mut files = Vec::with_capacity(requested.len());
         let mut etag_md5 = s3s::crypto::Md5::new();
         let mut part_sizes = Vec::with_capacity(requested.len());
-        for (i, part) in requested.iter().enumerate() {
+        for part in &requested {
             let number = part.part_number.unwrap_or_default();
             let invalid_part = || {
                 s3_error!(
@@ -223,13 +223,15 @@ impl LocalS3 {
             if part.e_tag.as_ref().is_some_and(|etag| bare_etag(etag) != stored.etag) {
                 return Err(invalid_part());
             }
-            if i + 1 < requested.len() && stored.size < MIN_PART_SIZE {
-                return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
-            }
             let md5 = hex::decode(&stored.etag).map_err(|err| internal("reading a part's ETag", err))?;
             etag_md5.update(&md5);
             files.push((upload.part_path(stored), stored.size));
             part_sizes.push(stored.size);
+        }
+        // Sizes are checked once every part is known to exist, as S3 reports a missing part
+        // first.
+        if part_sizes[..part_sizes.len() - 1].iter().any(|&size| size < MIN_PART_SIZE) {
+            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
         }
         let count = requested.len();
         let etag = format!("{}-{count}", hex::encode(etag_md5.finalize()));
