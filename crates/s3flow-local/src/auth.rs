@@ -1,7 +1,7 @@
 //! SigV4 credentials check: one access key, one secret.
 
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::{S3Result, s3_error};
+use s3s::{s3_error, S3Result};
 
 /// The endpoint's single key pair. s3s does the signature work (header-signed, pre-signed
 /// query, `aws-chunked` streaming and trailer forms) and asks us only for the secret.

@@ -112,7 +112,12 @@ fn load_or_create_secret(data_dir: &Path) -> io::Result<String> {
         }
         // Someone else created it between our read and our create: use theirs.
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => read_secret(data_dir)?
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "the stored secret key file is empty")),
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the stored secret key file is empty",
+                )
+            }),
         Err(err) => Err(err),
     }
 }
@@ -141,7 +146,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(secret_path(dir.path())).unwrap().permissions().mode();
+            let mode = std::fs::metadata(secret_path(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(LocalConfig::new(dir.path()).secret_key, first);

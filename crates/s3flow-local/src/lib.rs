@@ -45,5 +45,7 @@ mod s3;
 mod server;
 mod store;
 
-pub use crate::config::{DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_REGION, LocalConfig, SECRET_FILE_NAME};
+pub use crate::config::{
+    LocalConfig, DEFAULT_ACCESS_KEY, DEFAULT_PORT, DEFAULT_REGION, SECRET_FILE_NAME,
+};
 pub use crate::server::LocalServer;

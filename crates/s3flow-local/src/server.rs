@@ -37,7 +37,10 @@ impl LocalServer {
     /// the current tokio runtime. Returns once the socket is listening.
     pub async fn start(config: LocalConfig) -> io::Result<LocalServer> {
         if config.access_key.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the access key must not be empty"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the access key must not be empty",
+            ));
         }
         let resolve = config.clone();
         let secret_key = tokio::task::spawn_blocking(move || resolve.resolve_secret_key())
@@ -107,7 +110,10 @@ impl fmt::Debug for LocalServer {
 
 fn build_service(store: Arc<Store>, config: &LocalConfig, secret_key: &str) -> S3Service {
     let mut builder = S3ServiceBuilder::new(LocalS3::new(store, config.region.clone()));
-    builder.set_auth(LocalAuth::new(config.access_key.clone(), secret_key.to_owned()));
+    builder.set_auth(LocalAuth::new(
+        config.access_key.clone(),
+        secret_key.to_owned(),
+    ));
     let mut s3_config = S3Config::default();
     // Keys are exact: `//`, a leading `/` and a trailing `/` must survive (default is off,
     // pinned here so an s3s default change cannot alter keys).
@@ -116,7 +122,11 @@ fn build_service(store: Arc<Store>, config: &LocalConfig, secret_key: &str) -> S
     builder.build()
 }
 
-async fn accept_loop(listener: TcpListener, service: S3Service, mut stopped: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    service: S3Service,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -137,11 +147,19 @@ async fn accept_loop(listener: TcpListener, service: S3Service, mut stopped: wat
         }
     }
     drop(listener);
-    debug!(open = connections.len(), "waiting for open connections to finish");
+    debug!(
+        open = connections.len(),
+        "waiting for open connections to finish"
+    );
     while connections.join_next().await.is_some() {}
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, service: S3Service, mut stopped: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    service: S3Service,
+    mut stopped: watch::Receiver<bool>,
+) {
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(stream), service);

@@ -9,7 +9,7 @@ use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::{TestServer, client, client_with_keys, code, get, put, start_in, status};
+use common::{client, client_with_keys, code, get, put, start_in, status, TestServer};
 use sha2::{Digest as _, Sha256};
 
 fn presign(seconds: u64) -> PresigningConfig {
@@ -23,15 +23,30 @@ async fn presigned_get_and_put_with_a_plain_http_client() {
     let b = t.bucket().await;
     let http = reqwest::Client::new();
 
-    for key in ["plain", "dir/with space+plus=eq&amp?q#h%25.txt", "ü//x/../y"] {
+    for key in [
+        "plain",
+        "dir/with space+plus=eq&amp?q#h%25.txt",
+        "ü//x/../y",
+    ] {
         put(&c, &b, key, format!("content of {key}")).await;
-        let url = c.get_object().bucket(&b).key(key).presigned(presign(300)).await.unwrap();
+        let url = c
+            .get_object()
+            .bucket(&b)
+            .key(key)
+            .presigned(presign(300))
+            .await
+            .unwrap();
         // WHATWG URL parsers (reqwest, browsers) resolve `..` and `%2E%2E` segments before
         // sending; escaping the slashes around a dot segment keeps it a plain segment, and
         // the server decodes `%2F` back to `/` before checking the signature.
         let uri = url.uri().replace("/../", "%2F..%2F");
         let response = http.get(&uri).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 200, "GET {key:?}: {:?}", response.text().await);
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "GET {key:?}: {:?}",
+            response.text().await
+        );
         assert_eq!(response.text().await.unwrap(), format!("content of {key}"));
     }
 
@@ -47,7 +62,10 @@ async fn presigned_get_and_put_with_a_plain_http_client() {
         .unwrap();
     let response = http.get(url.uri()).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "text/x-custom");
-    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"p.txt\"");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"p.txt\""
+    );
 
     // Pre-signed PUT with the content type bound into the signature.
     let url = c
@@ -66,23 +84,64 @@ async fn presigned_get_and_put_with_a_plain_http_client() {
         .await
         .unwrap();
     assert_eq!(wrong.status().as_u16(), 403);
-    assert!(wrong.text().await.unwrap().contains("SignatureDoesNotMatch"));
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("SignatureDoesNotMatch"));
     let mut request = http.put(url.uri()).body("{\"ok\":true}");
     for (name, value) in url.headers() {
         request = request.header(name, value);
     }
     let response = request.send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{:?}", response.text().await);
-    let head = c.head_object().bucket(&b).key("uploaded via url").send().await.unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "{:?}",
+        response.text().await
+    );
+    let head = c
+        .head_object()
+        .bucket(&b)
+        .key("uploaded via url")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.content_type(), Some("application/json"));
     assert_eq!(get(&c, &b, "uploaded via url").await, b"{\"ok\":true}");
 
     // Pre-signed DELETE and HEAD.
-    let url = c.head_object().bucket(&b).key("plain").presigned(presign(60)).await.unwrap();
-    assert_eq!(http.head(url.uri()).send().await.unwrap().status().as_u16(), 200);
-    let url = c.delete_object().bucket(&b).key("plain").presigned(presign(60)).await.unwrap();
-    assert_eq!(http.delete(url.uri()).send().await.unwrap().status().as_u16(), 204);
-    assert_eq!(code(c.get_object().bucket(&b).key("plain").send().await), "NoSuchKey");
+    let url = c
+        .head_object()
+        .bucket(&b)
+        .key("plain")
+        .presigned(presign(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        http.head(url.uri()).send().await.unwrap().status().as_u16(),
+        200
+    );
+    let url = c
+        .delete_object()
+        .bucket(&b)
+        .key("plain")
+        .presigned(presign(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        http.delete(url.uri())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(
+        code(c.get_object().bucket(&b).key("plain").send().await),
+        "NoSuchKey"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,44 +158,111 @@ async fn expired_or_tampered_presigned_urls_are_refused() {
         .expires_in(Duration::from_secs(60))
         .build()
         .unwrap();
-    let url = c.get_object().bucket(&b).key("k").presigned(expired).await.unwrap();
+    let url = c
+        .get_object()
+        .bucket(&b)
+        .key("k")
+        .presigned(expired)
+        .await
+        .unwrap();
     assert!(url.uri().contains("X-Amz-Expires=60"));
     let response = http.get(url.uri()).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 403);
     let body = response.text().await.unwrap();
-    assert!(body.contains("AccessDenied") && body.contains("expired"), "{body}");
+    assert!(
+        body.contains("AccessDenied") && body.contains("expired"),
+        "{body}"
+    );
 
     // A URL for one key does not open another.
-    let url = c.get_object().bucket(&b).key("k").presigned(presign(60)).await.unwrap();
+    let url = c
+        .get_object()
+        .bucket(&b)
+        .key("k")
+        .presigned(presign(60))
+        .await
+        .unwrap();
     let other = url.uri().replacen("/k?", "/other?", 1);
     assert_eq!(http.get(other).send().await.unwrap().status().as_u16(), 403);
 
     // A URL signed with a wrong secret.
-    let wrong = client_with_keys(&t.server, t.server.access_key(), "not-the-secret", RequestChecksumCalculation::WhenSupported);
-    let url = wrong.get_object().bucket(&b).key("k").presigned(presign(60)).await.unwrap();
+    let wrong = client_with_keys(
+        &t.server,
+        t.server.access_key(),
+        "not-the-secret",
+        RequestChecksumCalculation::WhenSupported,
+    );
+    let url = wrong
+        .get_object()
+        .bucket(&b)
+        .key("k")
+        .presigned(presign(60))
+        .await
+        .unwrap();
     let response = http.get(url.uri()).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 403);
-    assert!(response.text().await.unwrap().contains("SignatureDoesNotMatch"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("SignatureDoesNotMatch"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_and_anonymous_requests_are_refused() {
     let t = TestServer::start().await;
     let b = t.bucket().await;
-    let wrong_secret = client_with_keys(&t.server, t.server.access_key(), "wrong", RequestChecksumCalculation::WhenSupported);
-    assert_eq!(code(wrong_secret.list_buckets().send().await), "SignatureDoesNotMatch");
-    assert_eq!(status(wrong_secret.list_objects_v2().bucket(&b).send().await), 403);
-    let result = wrong_secret.put_object().bucket(&b).key("x").body(Vec::from("x").into()).send().await;
+    let wrong_secret = client_with_keys(
+        &t.server,
+        t.server.access_key(),
+        "wrong",
+        RequestChecksumCalculation::WhenSupported,
+    );
+    assert_eq!(
+        code(wrong_secret.list_buckets().send().await),
+        "SignatureDoesNotMatch"
+    );
+    assert_eq!(
+        status(wrong_secret.list_objects_v2().bucket(&b).send().await),
+        403
+    );
+    let result = wrong_secret
+        .put_object()
+        .bucket(&b)
+        .key("x")
+        .body(Vec::from("x").into())
+        .send()
+        .await;
     assert_eq!(code(result), "SignatureDoesNotMatch");
 
-    let unknown = client_with_keys(&t.server, "AKIAUNKNOWN", t.server.secret_key(), RequestChecksumCalculation::WhenSupported);
-    assert_eq!(code(unknown.list_buckets().send().await), "InvalidAccessKeyId");
+    let unknown = client_with_keys(
+        &t.server,
+        "AKIAUNKNOWN",
+        t.server.secret_key(),
+        RequestChecksumCalculation::WhenSupported,
+    );
+    assert_eq!(
+        code(unknown.list_buckets().send().await),
+        "InvalidAccessKeyId"
+    );
 
-    let response = reqwest::get(format!("{}/{b}/x", t.server.endpoint())).await.unwrap();
+    let response = reqwest::get(format!("{}/{b}/x", t.server.endpoint()))
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 403);
     assert!(response.text().await.unwrap().contains("AccessDenied"));
-    let listed = t.client().list_objects_v2().bucket(&b).send().await.unwrap();
-    assert_eq!(listed.key_count(), Some(0), "nothing was written by refused requests");
+    let listed = t
+        .client()
+        .list_objects_v2()
+        .bucket(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.key_count(),
+        Some(0),
+        "nothing was written by refused requests"
+    );
 }
 
 /// The SDK's default sends bodies `aws-chunked` with an unsigned payload and a CRC trailer;
@@ -145,20 +271,41 @@ async fn wrong_credentials_and_anonymous_requests_are_refused() {
 async fn both_sdk_checksum_modes_work() {
     let t = TestServer::start().await;
     let b = t.bucket().await;
-    for mode in [RequestChecksumCalculation::WhenSupported, RequestChecksumCalculation::WhenRequired] {
-        let c = client(&t.server, mode.clone());
+    for mode in [
+        RequestChecksumCalculation::WhenSupported,
+        RequestChecksumCalculation::WhenRequired,
+    ] {
+        let c = client(&t.server, mode);
         let key = format!("mode {mode:?}");
         let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let out = c.put_object().bucket(&b).key(&key).body(ByteStream::from(body.clone())).send().await.unwrap();
+        let out = c
+            .put_object()
+            .bucket(&b)
+            .key(&key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
         match mode {
             // The CRC32 from the trailer was verified and is echoed back.
-            RequestChecksumCalculation::WhenSupported => assert!(out.checksum_crc32().is_some(), "{out:?}"),
+            RequestChecksumCalculation::WhenSupported => {
+                assert!(out.checksum_crc32().is_some(), "{out:?}")
+            }
             _ => assert!(out.checksum_crc32().is_none(), "{out:?}"),
         }
         assert!(get(&c, &b, &key).await == body);
 
         // Multipart parts go through the same paths.
-        let upload_id = c.create_multipart_upload().bucket(&b).key(&key).send().await.unwrap().upload_id().unwrap().to_owned();
+        let upload_id = c
+            .create_multipart_upload()
+            .bucket(&b)
+            .key(&key)
+            .send()
+            .await
+            .unwrap()
+            .upload_id()
+            .unwrap()
+            .to_owned();
         let part = c
             .upload_part()
             .bucket(&b)
@@ -175,7 +322,12 @@ async fn both_sdk_checksum_modes_work() {
             .upload_id(&upload_id)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
-                    .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+                    .parts(
+                        CompletedPart::builder()
+                            .part_number(1)
+                            .e_tag(part.e_tag().unwrap())
+                            .build(),
+                    )
                     .build(),
             )
             .send()
@@ -193,7 +345,10 @@ async fn both_sdk_checksum_modes_work() {
             .send()
             .await;
         assert_eq!(code(result), "BadDigest");
-        assert_eq!(code(c.get_object().bucket(&b).key("bad checksum").send().await), "NoSuchKey");
+        assert_eq!(
+            code(c.get_object().bucket(&b).key("bad checksum").send().await),
+            "NoSuchKey"
+        );
     }
 }
 
@@ -211,8 +366,22 @@ async fn streaming_signed_chunks() {
 
     let response = send_streaming_put(&t, &b, "tampered", &data, true).await;
     assert_eq!(response.0, 403, "{}", response.1);
-    assert!(response.1.contains("SignatureDoesNotMatch"), "{}", response.1);
-    assert_eq!(code(t.client().get_object().bucket(&b).key("tampered").send().await), "NoSuchKey");
+    assert!(
+        response.1.contains("SignatureDoesNotMatch"),
+        "{}",
+        response.1
+    );
+    assert_eq!(
+        code(
+            t.client()
+                .get_object()
+                .bucket(&b)
+                .key("tampered")
+                .send()
+                .await
+        ),
+        "NoSuchKey"
+    );
 }
 
 /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (what the AWS SDKs send by default over HTTPS and
@@ -224,19 +393,37 @@ async fn unsigned_payload_with_checksum_trailer() {
     let t = TestServer::start().await;
     let b = t.bucket().await;
     let data: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
-    let good = base64::engine::general_purpose::STANDARD.encode(s3s::crypto::Crc32::checksum(&data));
+    let good =
+        base64::engine::general_purpose::STANDARD.encode(s3s::crypto::Crc32::checksum(&data));
     let response = send_unsigned_trailer_put(&t, &b, "trailer ok", &data, &good).await;
     assert_eq!(response.0, 200, "{}", response.1);
     assert!(get(&t.client(), &b, "trailer ok").await == data);
 
-    let bad = base64::engine::general_purpose::STANDARD.encode(s3s::crypto::Crc32::checksum(b"other"));
+    let bad =
+        base64::engine::general_purpose::STANDARD.encode(s3s::crypto::Crc32::checksum(b"other"));
     let response = send_unsigned_trailer_put(&t, &b, "trailer bad", &data, &bad).await;
     assert_eq!(response.0, 400, "{}", response.1);
     assert!(response.1.contains("BadDigest"), "{}", response.1);
-    assert_eq!(code(t.client().get_object().bucket(&b).key("trailer bad").send().await), "NoSuchKey");
+    assert_eq!(
+        code(
+            t.client()
+                .get_object()
+                .bucket(&b)
+                .key("trailer bad")
+                .send()
+                .await
+        ),
+        "NoSuchKey"
+    );
 }
 
-async fn send_unsigned_trailer_put(t: &TestServer, bucket: &str, key: &str, data: &[u8], crc32: &str) -> (u16, String) {
+async fn send_unsigned_trailer_put(
+    t: &TestServer,
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    crc32: &str,
+) -> (u16, String) {
     let trailer = format!("x-amz-checksum-crc32:{crc32}\r\n");
     let mut body = Vec::new();
     for chunk in data.chunks(40_000) {
@@ -252,7 +439,13 @@ async fn send_unsigned_trailer_put(t: &TestServer, bucket: &str, key: &str, data
         ("x-amz-decoded-content-length", data.len().to_string()),
         ("x-amz-trailer", "x-amz-checksum-crc32".to_owned()),
     ];
-    let signed = sign_put(t, bucket, key, &headers, "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    let signed = sign_put(
+        t,
+        bucket,
+        key,
+        &headers,
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    );
     send_put(t, &signed, body).await
 }
 
@@ -269,16 +462,31 @@ struct SignedPut {
 
 /// Signs a PUT of `key` with `extra` headers (all signed, plus host and x-amz-date) and the
 /// given `x-amz-content-sha256` value.
-fn sign_put(t: &TestServer, bucket: &str, key: &str, extra: &[(&'static str, String)], payload_hash: &str) -> SignedPut {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+fn sign_put(
+    t: &TestServer,
+    bucket: &str,
+    key: &str,
+    extra: &[(&'static str, String)],
+    payload_hash: &str,
+) -> SignedPut {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
     let amz_date = now
-        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
         .unwrap();
     let region = t.server.region();
     let scope = format!("{}/{region}/s3/aws4_request", &amz_date[..8]);
-    let signing_key = aws_sigv4::sign::v4::generate_signing_key(t.server.secret_key(), SystemTime::from(now), region, "s3")
-        .as_ref()
-        .to_vec();
+    let signing_key = aws_sigv4::sign::v4::generate_signing_key(
+        t.server.secret_key(),
+        SystemTime::from(now),
+        region,
+        "s3",
+    )
+    .as_ref()
+    .to_vec();
     let path = format!(
         "/{bucket}/{}",
         percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
@@ -289,13 +497,31 @@ fn sign_put(t: &TestServer, bucket: &str, key: &str, extra: &[(&'static str, Str
     headers.push(("x-amz-content-sha256", payload_hash.to_owned()));
     headers.sort();
     let canonical_headers: String = headers.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    let signed_headers = headers.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(";");
-    let canonical_request = format!("PUT\n{path}\n\n{canonical_headers}\n{signed_headers}\n{payload_hash}");
-    let string_to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()));
+    let signed_headers = headers
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(";");
+    let canonical_request =
+        format!("PUT\n{path}\n\n{canonical_headers}\n{signed_headers}\n{payload_hash}");
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    );
     let seed = aws_sigv4::sign::v4::calculate_signature(&signing_key, string_to_sign.as_bytes());
-    let authorization =
-        format!("AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={seed}", t.server.access_key());
-    SignedPut { path, headers, authorization, seed, amz_date, scope, signing_key }
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={seed}",
+        t.server.access_key()
+    );
+    SignedPut {
+        path,
+        headers,
+        authorization,
+        seed,
+        amz_date,
+        scope,
+        signing_key,
+    }
 }
 
 async fn send_put(t: &TestServer, signed: &SignedPut, body: Vec<u8>) -> (u16, String) {
@@ -317,7 +543,13 @@ fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-async fn send_streaming_put(t: &TestServer, bucket: &str, key: &str, data: &[u8], tamper: bool) -> (u16, String) {
+async fn send_streaming_put(
+    t: &TestServer,
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    tamper: bool,
+) -> (u16, String) {
     const CHUNK: usize = 64 * 1024;
     let chunks: Vec<&[u8]> = data.chunks(CHUNK).chain(std::iter::once(&[][..])).collect();
     let encoded_len: usize = chunks
@@ -329,7 +561,13 @@ async fn send_streaming_put(t: &TestServer, bucket: &str, key: &str, data: &[u8]
         ("content-length", encoded_len.to_string()),
         ("x-amz-decoded-content-length", data.len().to_string()),
     ];
-    let signed = sign_put(t, bucket, key, &headers, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+    let signed = sign_put(
+        t,
+        bucket,
+        key,
+        &headers,
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    );
 
     let mut body = Vec::with_capacity(encoded_len);
     let mut previous = signed.seed.clone();
@@ -341,8 +579,11 @@ async fn send_streaming_put(t: &TestServer, bucket: &str, key: &str, data: &[u8]
             sha256_hex(b""),
             sha256_hex(chunk)
         );
-        let signature = aws_sigv4::sign::v4::calculate_signature(&signed.signing_key, to_sign.as_bytes());
-        body.extend_from_slice(format!("{:x};chunk-signature={signature}\r\n", chunk.len()).as_bytes());
+        let signature =
+            aws_sigv4::sign::v4::calculate_signature(&signed.signing_key, to_sign.as_bytes());
+        body.extend_from_slice(
+            format!("{:x};chunk-signature={signature}\r\n", chunk.len()).as_bytes(),
+        );
         let start = body.len();
         body.extend_from_slice(chunk);
         if tamper && i == 1 {
@@ -359,7 +600,10 @@ async fn send_streaming_put(t: &TestServer, bucket: &str, key: &str, data: &[u8]
 async fn restart_keeps_objects_uploads_and_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_in(dir.path()).await;
-    let (access_key, secret_key) = (server.access_key().to_owned(), server.secret_key().to_owned());
+    let (access_key, secret_key) = (
+        server.access_key().to_owned(),
+        server.secret_key().to_owned(),
+    );
     assert_eq!(access_key, "s3flow-local");
     assert_eq!(secret_key.len(), 32);
     let c = client(&server, RequestChecksumCalculation::WhenSupported);
@@ -378,8 +622,22 @@ async fn restart_keeps_objects_uploads_and_credentials() {
     put(&c, &b, "overwritten", "old").await;
     put(&c, &b, "overwritten", "new").await;
     put(&c, &b, "deleted", "gone").await;
-    c.delete_object().bucket(&b).key("deleted").send().await.unwrap();
-    let upload_id = c.create_multipart_upload().bucket(&b).key("mpu").send().await.unwrap().upload_id().unwrap().to_owned();
+    c.delete_object()
+        .bucket(&b)
+        .key("deleted")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = c
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("mpu")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
     let part = c
         .upload_part()
         .bucket(&b)
@@ -390,27 +648,60 @@ async fn restart_keeps_objects_uploads_and_credentials() {
         .send()
         .await
         .unwrap();
-    let before = c.head_object().bucket(&b).key("keep//me/../ü").send().await.unwrap();
+    let before = c
+        .head_object()
+        .bucket(&b)
+        .key("keep//me/../ü")
+        .send()
+        .await
+        .unwrap();
     server.shutdown().await;
 
     // Stray files from an interrupted write are ignored and cleaned up.
     let bucket_dir = dir.path().join("buckets").join(&b);
-    std::fs::write(bucket_dir.join("objects").join("deadbeef.0000.data"), "orphan").unwrap();
+    std::fs::write(
+        bucket_dir.join("objects").join("deadbeef.0000.data"),
+        "orphan",
+    )
+    .unwrap();
     std::fs::write(bucket_dir.join("tmp").join("half-written.tmp"), "partial").unwrap();
 
     let server = start_in(dir.path()).await;
     assert_eq!(server.access_key(), access_key);
-    assert_eq!(server.secret_key(), secret_key, "the stored secret is reused");
+    assert_eq!(
+        server.secret_key(),
+        secret_key,
+        "the stored secret is reused"
+    );
     let c = client(&server, RequestChecksumCalculation::WhenSupported);
     assert_eq!(get(&c, &b, "keep//me/../ü").await, b"persisted");
-    let after = c.head_object().bucket(&b).key("keep//me/../ü").send().await.unwrap();
+    let after = c
+        .head_object()
+        .bucket(&b)
+        .key("keep//me/../ü")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.e_tag(), before.e_tag());
     assert_eq!(after.last_modified(), before.last_modified());
     assert_eq!(after.content_type(), Some("text/plain"));
     assert_eq!(after.metadata(), before.metadata());
-    assert_eq!(c.get_object_tagging().bucket(&b).key("keep//me/../ü").send().await.unwrap().tag_set().len(), 1);
+    assert_eq!(
+        c.get_object_tagging()
+            .bucket(&b)
+            .key("keep//me/../ü")
+            .send()
+            .await
+            .unwrap()
+            .tag_set()
+            .len(),
+        1
+    );
     assert_eq!(get(&c, &b, "overwritten").await, b"new");
-    assert_eq!(code(c.get_object().bucket(&b).key("deleted").send().await), "NoSuchKey");
+    assert_eq!(
+        code(c.get_object().bucket(&b).key("deleted").send().await),
+        "NoSuchKey"
+    );
     let listed = c.list_objects_v2().bucket(&b).send().await.unwrap();
     assert_eq!(listed.key_count(), Some(2));
 
@@ -421,7 +712,12 @@ async fn restart_keeps_objects_uploads_and_credentials() {
         .upload_id(&upload_id)
         .multipart_upload(
             CompletedMultipartUpload::builder()
-                .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -432,16 +728,28 @@ async fn restart_keeps_objects_uploads_and_credentials() {
     // Only live data files remain.
     let data_files = std::fs::read_dir(bucket_dir.join("objects"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".data"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".data")
+        })
         .count();
     assert_eq!(data_files, 3);
-    assert_eq!(std::fs::read_dir(bucket_dir.join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(bucket_dir.join("tmp")).unwrap().count(),
+        0
+    );
     server.shutdown().await;
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join(".s3flow-local-secret")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(".s3flow-local-secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -466,7 +774,13 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     let b = t.bucket().await;
     let body: Vec<u8> = (0..16 * 1024 * 1024u32).map(|i| (i % 249) as u8).collect();
     put(&c, &b, "big", body.clone()).await;
-    let url = c.get_object().bucket(&b).key("big").presigned(presign(60)).await.unwrap();
+    let url = c
+        .get_object()
+        .bucket(&b)
+        .key("big")
+        .presigned(presign(60))
+        .await
+        .unwrap();
 
     let mut response = reqwest::get(url.uri()).await.unwrap();
     let mut received = response.chunk().await.unwrap().unwrap().to_vec();
@@ -479,6 +793,12 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         received.extend_from_slice(&chunk);
     }
     assert!(received == body, "the download in flight completed");
-    tokio::time::timeout(Duration::from_secs(10), shutdown).await.unwrap().unwrap();
-    assert!(reqwest::get(format!("{endpoint}/")).await.is_err(), "no longer accepting");
+    tokio::time::timeout(Duration::from_secs(10), shutdown)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        reqwest::get(format!("{endpoint}/")).await.is_err(),
+        "no longer accepting"
+    );
 }

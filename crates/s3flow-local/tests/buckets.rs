@@ -2,8 +2,10 @@
 
 mod common;
 
-use aws_sdk_s3::types::{BucketVersioningStatus, CreateBucketConfiguration, VersioningConfiguration};
-use common::{TestServer, code, put, status, unique_name};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, CreateBucketConfiguration, VersioningConfiguration,
+};
+use common::{code, put, status, unique_name, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_head_list_delete() {
@@ -17,15 +19,28 @@ async fn create_head_list_delete() {
     c.head_bucket().bucket(&name).send().await.unwrap();
 
     let listed = c.list_buckets().send().await.unwrap();
-    let bucket = listed.buckets().iter().find(|b| b.name() == Some(name.as_str())).expect("listed");
+    let bucket = listed
+        .buckets()
+        .iter()
+        .find(|b| b.name() == Some(name.as_str()))
+        .expect("listed");
     let created_at = bucket.creation_date().expect("creation date").secs();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    assert!((now - created_at).abs() < 60, "creation date {created_at} vs now {now}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (now - created_at).abs() < 60,
+        "creation date {created_at} vs now {now}"
+    );
     assert!(listed.owner().and_then(|o| o.id()).is_some());
 
     c.delete_bucket().bucket(&name).send().await.unwrap();
     assert_eq!(status(c.head_bucket().bucket(&name).send().await), 404);
-    assert_eq!(code(c.delete_bucket().bucket(&name).send().await), "NoSuchBucket");
+    assert_eq!(
+        code(c.delete_bucket().bucket(&name).send().await),
+        "NoSuchBucket"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +57,18 @@ async fn create_existing_bucket_is_already_owned() {
 async fn invalid_bucket_names_are_refused() {
     let t = TestServer::start().await;
     let c = t.client();
-    for name in ["ab", "Upper-Case", "under_score", "-dash-first", "dash-last-", "a..b", "192.168.5.4", "xn--abc", "sthree-abc", "abc-s3alias"] {
+    for name in [
+        "ab",
+        "Upper-Case",
+        "under_score",
+        "-dash-first",
+        "dash-last-",
+        "a..b",
+        "192.168.5.4",
+        "xn--abc",
+        "sthree-abc",
+        "abc-s3alias",
+    ] {
         let result = c.create_bucket().bucket(name).send().await;
         assert_eq!(code(result), "InvalidBucketName", "{name}");
     }
@@ -55,8 +81,16 @@ async fn delete_non_empty_bucket_fails() {
     let c = t.client();
     let name = t.bucket().await;
     put(&c, &name, "k", "v").await;
-    assert_eq!(code(c.delete_bucket().bucket(&name).send().await), "BucketNotEmpty");
-    c.delete_object().bucket(&name).key("k").send().await.unwrap();
+    assert_eq!(
+        code(c.delete_bucket().bucket(&name).send().await),
+        "BucketNotEmpty"
+    );
+    c.delete_object()
+        .bucket(&name)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
     c.delete_bucket().bucket(&name).send().await.unwrap();
     // The name is free again, and the new bucket starts empty.
     c.create_bucket().bucket(&name).send().await.unwrap();
@@ -70,8 +104,21 @@ async fn location_is_empty_for_us_east_1() {
     let c = t.client();
     let name = t.bucket().await;
     let location = c.get_bucket_location().bucket(&name).send().await.unwrap();
-    assert!(location.location_constraint().is_none_or(|l| l.as_str().is_empty()), "{location:?}");
-    assert_eq!(code(c.get_bucket_location().bucket("missing-bucket").send().await), "NoSuchBucket");
+    assert!(
+        location
+            .location_constraint()
+            .is_none_or(|l| l.as_str().is_empty()),
+        "{location:?}"
+    );
+    assert_eq!(
+        code(
+            c.get_bucket_location()
+                .bucket("missing-bucket")
+                .send()
+                .await
+        ),
+        "NoSuchBucket"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +128,10 @@ async fn location_reports_the_configured_region() {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.region = "eu-west-3".to_owned();
     let server = s3flow_local::LocalServer::start(config).await.unwrap();
-    let c = common::client(&server, aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported);
+    let c = common::client(
+        &server,
+        aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported,
+    );
     let name = unique_name("b");
     c.create_bucket()
         .bucket(&name)
@@ -94,7 +144,10 @@ async fn location_reports_the_configured_region() {
         .await
         .unwrap();
     let location = c.get_bucket_location().bucket(&name).send().await.unwrap();
-    assert_eq!(location.location_constraint().map(|l| l.as_str()), Some("eu-west-3"));
+    assert_eq!(
+        location.location_constraint().map(|l| l.as_str()),
+        Some("eu-west-3")
+    );
     server.shutdown().await;
 }
 
@@ -103,16 +156,33 @@ async fn versioning_is_never_enabled() {
     let t = TestServer::start().await;
     let c = t.client();
     let name = t.bucket().await;
-    let versioning = c.get_bucket_versioning().bucket(&name).send().await.unwrap();
+    let versioning = c
+        .get_bucket_versioning()
+        .bucket(&name)
+        .send()
+        .await
+        .unwrap();
     assert!(versioning.status().is_none());
     let result = c
         .put_bucket_versioning()
         .bucket(&name)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await;
     assert_eq!(code(result), "NotImplemented");
-    assert_eq!(code(c.get_bucket_versioning().bucket("missing-bucket").send().await), "NoSuchBucket");
+    assert_eq!(
+        code(
+            c.get_bucket_versioning()
+                .bucket("missing-bucket")
+                .send()
+                .await
+        ),
+        "NoSuchBucket"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,20 +190,51 @@ async fn object_actions_on_a_missing_bucket_say_no_such_bucket() {
     let t = TestServer::start().await;
     let c = t.client();
     let b = "no-such-bucket-here";
-    assert_eq!(code(c.get_object().bucket(b).key("k").send().await), "NoSuchBucket");
     assert_eq!(
-        code(c.put_object().bucket(b).key("k").body(Vec::from("x").into()).send().await),
+        code(c.get_object().bucket(b).key("k").send().await),
         "NoSuchBucket"
     );
-    assert_eq!(code(c.delete_object().bucket(b).key("k").send().await), "NoSuchBucket");
-    assert_eq!(code(c.list_objects_v2().bucket(b).send().await), "NoSuchBucket");
-    assert_eq!(code(c.create_multipart_upload().bucket(b).key("k").send().await), "NoSuchBucket");
-    assert_eq!(code(c.get_object_tagging().bucket(b).key("k").send().await), "NoSuchBucket");
+    assert_eq!(
+        code(
+            c.put_object()
+                .bucket(b)
+                .key("k")
+                .body(Vec::from("x").into())
+                .send()
+                .await
+        ),
+        "NoSuchBucket"
+    );
+    assert_eq!(
+        code(c.delete_object().bucket(b).key("k").send().await),
+        "NoSuchBucket"
+    );
+    assert_eq!(
+        code(c.list_objects_v2().bucket(b).send().await),
+        "NoSuchBucket"
+    );
+    assert_eq!(
+        code(c.create_multipart_upload().bucket(b).key("k").send().await),
+        "NoSuchBucket"
+    );
+    assert_eq!(
+        code(c.get_object_tagging().bucket(b).key("k").send().await),
+        "NoSuchBucket"
+    );
     assert_eq!(status(c.head_object().bucket(b).key("k").send().await), 404);
 
     // With the bucket present, the same calls say NoSuchKey instead.
     let bucket = t.bucket().await;
-    assert_eq!(code(c.get_object().bucket(&bucket).key("k").send().await), "NoSuchKey");
-    assert_eq!(code(c.get_object_tagging().bucket(&bucket).key("k").send().await), "NoSuchKey");
-    assert_eq!(status(c.head_object().bucket(&bucket).key("k").send().await), 404);
+    assert_eq!(
+        code(c.get_object().bucket(&bucket).key("k").send().await),
+        "NoSuchKey"
+    );
+    assert_eq!(
+        code(c.get_object_tagging().bucket(&bucket).key("k").send().await),
+        "NoSuchKey"
+    );
+    assert_eq!(
+        status(c.head_object().bucket(&bucket).key("k").send().await),
+        404
+    );
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use aws_sdk_s3::types::EncodingType;
-use common::{TestServer, code, put};
+use common::{code, put, TestServer};
 use percent_encoding::percent_decode_str;
 
 /// Puts `keys` concurrently (the listing tests need thousands).
@@ -47,12 +47,23 @@ async fn list_all_v2(
             .unwrap();
         pages += 1;
         let count = page.contents().len() + page.common_prefixes().len();
-        assert!(count <= max_keys as usize, "page of {count} > max-keys {max_keys}");
+        assert!(
+            count <= max_keys as usize,
+            "page of {count} > max-keys {max_keys}"
+        );
         assert_eq!(page.key_count(), Some(count as i32));
         keys.extend(page.contents().iter().map(|o| o.key().unwrap().to_owned()));
-        prefixes.extend(page.common_prefixes().iter().map(|p| p.prefix().unwrap().to_owned()));
+        prefixes.extend(
+            page.common_prefixes()
+                .iter()
+                .map(|p| p.prefix().unwrap().to_owned()),
+        );
         if page.is_truncated() == Some(true) {
-            token = Some(page.next_continuation_token().expect("a token when truncated").to_owned());
+            token = Some(
+                page.next_continuation_token()
+                    .expect("a token when truncated")
+                    .to_owned(),
+            );
         } else {
             assert!(page.next_continuation_token().is_none());
             break;
@@ -74,7 +85,12 @@ async fn over_1000_keys_with_delimiter_and_continuation() {
             keys.push(format!("dir-{folder:02}/file {i}"));
         }
     }
-    keys.extend(["dir-05//double".to_owned(), "dir-05/sub/deep".to_owned(), "zz/ü/x".to_owned(), "/root".to_owned()]);
+    keys.extend([
+        "dir-05//double".to_owned(),
+        "dir-05/sub/deep".to_owned(),
+        "zz/ü/x".to_owned(),
+        "/root".to_owned(),
+    ]);
     put_all(&c, &b, &keys).await;
     let mut sorted = keys.clone();
     sorted.sort();
@@ -92,13 +108,20 @@ async fn over_1000_keys_with_delimiter_and_continuation() {
     assert_eq!(pages, sorted.len().div_ceil(77));
 
     // max-keys above 1,000 is capped at 1,000.
-    let capped = c.list_objects_v2().bucket(&b).max_keys(5000).send().await.unwrap();
+    let capped = c
+        .list_objects_v2()
+        .bucket(&b)
+        .max_keys(5000)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(capped.contents().len(), 1000);
 
     // One level: top-level keys plus one common prefix per folder, counted in max-keys,
     // each returned once even when a folder spans pages.
     let (listed, prefixes, _) = list_all_v2(&c, &b, None, Some("/"), 7).await;
-    let mut expected_keys: Vec<String> = keys.iter().filter(|k| !k.contains('/')).cloned().collect();
+    let mut expected_keys: Vec<String> =
+        keys.iter().filter(|k| !k.contains('/')).cloned().collect();
     expected_keys.sort();
     assert_eq!(listed, expected_keys);
     let mut expected_prefixes: Vec<String> = (0..30).map(|f| format!("dir-{f:02}/")).collect();
@@ -125,19 +148,40 @@ async fn start_after_and_v1_marker() {
     let keys: Vec<String> = (0..25).map(|i| format!("k{i:02}")).collect();
     put_all(&c, &b, &keys).await;
 
-    let page = c.list_objects_v2().bucket(&b).start_after("k09").max_keys(5).send().await.unwrap();
+    let page = c
+        .list_objects_v2()
+        .bucket(&b)
+        .start_after("k09")
+        .max_keys(5)
+        .send()
+        .await
+        .unwrap();
     let got: Vec<&str> = page.contents().iter().map(|o| o.key().unwrap()).collect();
     assert_eq!(got, ["k10", "k11", "k12", "k13", "k14"]);
     assert_eq!(page.start_after(), Some("k09"));
     // A start-after before the prefix starts at the prefix.
-    let page = c.list_objects_v2().bucket(&b).prefix("k2").start_after("a").send().await.unwrap();
+    let page = c
+        .list_objects_v2()
+        .bucket(&b)
+        .prefix("k2")
+        .start_after("a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.contents().len(), 5);
 
     // ListObjects (v1) with markers.
     let mut marker: Option<String> = None;
     let mut listed = Vec::new();
     loop {
-        let page = c.list_objects().bucket(&b).max_keys(10).set_marker(marker.clone()).send().await.unwrap();
+        let page = c
+            .list_objects()
+            .bucket(&b)
+            .max_keys(10)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .unwrap();
         listed.extend(page.contents().iter().map(|o| o.key().unwrap().to_owned()));
         assert!(page.contents().iter().all(|o| o.owner().is_some()));
         if page.is_truncated() != Some(true) {
@@ -147,7 +191,16 @@ async fn start_after_and_v1_marker() {
     }
     assert_eq!(listed, keys);
 
-    assert_eq!(code(c.list_objects_v2().bucket(&b).continuation_token("!!not-a-token").send().await), "InvalidArgument");
+    assert_eq!(
+        code(
+            c.list_objects_v2()
+                .bucket(&b)
+                .continuation_token("!!not-a-token")
+                .send()
+                .await
+        ),
+        "InvalidArgument"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,11 +212,20 @@ async fn entries_carry_size_etag_date_and_owner_on_request() {
     let page = c.list_objects_v2().bucket(&b).send().await.unwrap();
     let object = &page.contents()[0];
     assert_eq!(object.size(), Some(5));
-    assert_eq!(object.e_tag(), Some(format!("\"{}\"", common::md5_hex(b"12345")).as_str()));
+    assert_eq!(
+        object.e_tag(),
+        Some(format!("\"{}\"", common::md5_hex(b"12345")).as_str())
+    );
     assert!(object.last_modified().is_some());
     assert_eq!(object.storage_class().map(|s| s.as_str()), Some("STANDARD"));
     assert!(object.owner().is_none());
-    let page = c.list_objects_v2().bucket(&b).fetch_owner(true).send().await.unwrap();
+    let page = c
+        .list_objects_v2()
+        .bucket(&b)
+        .fetch_owner(true)
+        .send()
+        .await
+        .unwrap();
     assert!(page.contents()[0].owner().and_then(|o| o.id()).is_some());
 }
 
@@ -184,14 +246,24 @@ async fn url_encoding_type_round_trips_odd_keys() {
         .unwrap();
     assert_eq!(page.encoding_type(), Some(&EncodingType::Url));
     let decode = |s: &str| percent_decode_str(s).decode_utf8().unwrap().into_owned();
-    let mut got: Vec<String> = page.contents().iter().map(|o| decode(o.key().unwrap())).collect();
+    let mut got: Vec<String> = page
+        .contents()
+        .iter()
+        .map(|o| decode(o.key().unwrap()))
+        .collect();
     got.sort();
     let mut expected: Vec<String> = keys.iter().filter(|k| !k.contains('/')).cloned().collect();
     expected.sort();
     assert_eq!(got, expected);
-    assert_eq!(page.common_prefixes()[0].prefix().map(decode), Some("ü/".to_owned()));
+    assert_eq!(
+        page.common_prefixes()[0].prefix().map(decode),
+        Some("ü/".to_owned())
+    );
     // Encoded forms never contain raw spaces or '+'.
-    assert!(page.contents().iter().all(|o| !o.key().unwrap().contains([' ', '+'])));
+    assert!(page
+        .contents()
+        .iter()
+        .all(|o| !o.key().unwrap().contains([' ', '+'])));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,7 +275,13 @@ async fn empty_bucket_and_max_keys_zero() {
     assert_eq!(page.key_count(), Some(0));
     assert_eq!(page.is_truncated(), Some(false));
     put(&c, &b, "x", "y").await;
-    let page = c.list_objects_v2().bucket(&b).max_keys(0).send().await.unwrap();
+    let page = c
+        .list_objects_v2()
+        .bucket(&b)
+        .max_keys(0)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.key_count(), Some(0));
     assert!(page.contents().is_empty());
 }

@@ -4,13 +4,15 @@ mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::{TestServer, code, get, md5_hex, put};
+use common::{code, get, md5_hex, put, TestServer};
 use s3s::crypto::Checksum as _;
 
 const MIB: usize = 1024 * 1024;
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// ETag of a multipart object: MD5 of the concatenated binary part MD5s, then `-N`.
@@ -27,7 +29,12 @@ fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
         .set_parts(Some(
             parts
                 .iter()
-                .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(*etag).build())
+                .map(|(n, etag)| {
+                    CompletedPart::builder()
+                        .part_number(*n)
+                        .e_tag(*etag)
+                        .build()
+                })
                 .collect(),
         ))
         .build()
@@ -72,10 +79,36 @@ async fn upload_complete_and_read_back() {
     }
     let etag_of = |n: i32| etags.iter().rev().find(|(m, _)| *m == n).unwrap().1.clone();
 
-    let parts = c.list_parts().bucket(&b).key(key).upload_id(&upload_id).send().await.unwrap();
-    let listed: Vec<(i32, i64)> = parts.parts().iter().map(|p| (p.part_number().unwrap(), p.size().unwrap())).collect();
-    assert_eq!(listed, [(1, part1.len() as i64), (2, part2.len() as i64), (3, part3.len() as i64)]);
-    let page = c.list_parts().bucket(&b).key(key).upload_id(&upload_id).max_parts(2).send().await.unwrap();
+    let parts = c
+        .list_parts()
+        .bucket(&b)
+        .key(key)
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<(i32, i64)> = parts
+        .parts()
+        .iter()
+        .map(|p| (p.part_number().unwrap(), p.size().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (1, part1.len() as i64),
+            (2, part2.len() as i64),
+            (3, part3.len() as i64)
+        ]
+    );
+    let page = c
+        .list_parts()
+        .bucket(&b)
+        .key(key)
+        .upload_id(&upload_id)
+        .max_parts(2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.parts().len(), 2);
     assert_eq!(page.is_truncated(), Some(true));
     let rest = c
@@ -95,14 +128,21 @@ async fn upload_complete_and_read_back() {
     assert_eq!(uploads.uploads()[0].upload_id(), Some(upload_id.as_str()));
 
     // Not visible before completion.
-    assert_eq!(code(c.get_object().bucket(&b).key(key).send().await), "NoSuchKey");
+    assert_eq!(
+        code(c.get_object().bucket(&b).key(key).send().await),
+        "NoSuchKey"
+    );
 
     let done = c
         .complete_multipart_upload()
         .bucket(&b)
         .key(key)
         .upload_id(&upload_id)
-        .multipart_upload(completed(&[(1, &etag_of(1)), (2, &etag_of(2)), (3, &etag_of(3))]))
+        .multipart_upload(completed(&[
+            (1, &etag_of(1)),
+            (2, &etag_of(2)),
+            (3, &etag_of(3)),
+        ]))
         .send()
         .await
         .unwrap();
@@ -112,7 +152,10 @@ async fn upload_complete_and_read_back() {
     let got = c.get_object().bucket(&b).key(key).send().await.unwrap();
     assert_eq!(got.e_tag(), Some(expected_etag.as_str()));
     assert_eq!(got.content_type(), Some("application/x-test"));
-    assert_eq!(got.metadata().unwrap().get("origin").map(String::as_str), Some("multipart"));
+    assert_eq!(
+        got.metadata().unwrap().get("origin").map(String::as_str),
+        Some("multipart")
+    );
     assert_eq!(got.tag_count(), Some(1));
     let body = got.body.collect().await.unwrap().into_bytes();
     assert_eq!(body.len(), part1.len() + part2.len() + part3.len());
@@ -121,7 +164,14 @@ async fn upload_complete_and_read_back() {
     assert!(body[part1.len() + part2.len()..] == part3[..]);
 
     // GET ?partNumber=2 returns the second part.
-    let part = c.get_object().bucket(&b).key(key).part_number(2).send().await.unwrap();
+    let part = c
+        .get_object()
+        .bucket(&b)
+        .key(key)
+        .part_number(2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(part.parts_count(), Some(3));
     assert_eq!(part.content_length(), Some(part2.len() as i64));
     assert!(part.body.collect().await.unwrap().into_bytes().as_ref() == part2.as_slice());
@@ -129,7 +179,13 @@ async fn upload_complete_and_read_back() {
     // The upload is gone.
     let uploads = c.list_multipart_uploads().bucket(&b).send().await.unwrap();
     assert!(uploads.uploads().is_empty());
-    let result = c.list_parts().bucket(&b).key(key).upload_id(&upload_id).send().await;
+    let result = c
+        .list_parts()
+        .bucket(&b)
+        .key(key)
+        .upload_id(&upload_id)
+        .send()
+        .await;
     assert_eq!(code(result), "NoSuchUpload");
 }
 
@@ -138,7 +194,16 @@ async fn completion_is_validated() {
     let t = TestServer::start().await;
     let c = t.client();
     let b = t.bucket().await;
-    let upload_id = c.create_multipart_upload().bucket(&b).key("v").send().await.unwrap().upload_id().unwrap().to_owned();
+    let upload_id = c
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("v")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
     let small = data(1024, 9);
     let mut etags = Vec::new();
     for n in 1..=2 {
@@ -155,25 +220,78 @@ async fn completion_is_validated() {
         etags.push(out.e_tag().unwrap().to_owned());
     }
     let complete = |parts: CompletedMultipartUpload| {
-        c.complete_multipart_upload().bucket(&b).key("v").upload_id(&upload_id).multipart_upload(parts).send()
+        c.complete_multipart_upload()
+            .bucket(&b)
+            .key("v")
+            .upload_id(&upload_id)
+            .multipart_upload(parts)
+            .send()
     };
-    assert_eq!(code(complete(completed(&[(2, &etags[1]), (1, &etags[0])])).await), "InvalidPartOrder");
-    assert_eq!(code(complete(completed(&[(1, &etags[0]), (1, &etags[0])])).await), "InvalidPartOrder");
-    assert_eq!(code(complete(completed(&[(1, "\"0000\""), (2, &etags[1])])).await), "InvalidPart");
-    assert_eq!(code(complete(completed(&[(1, &etags[0]), (3, &etags[1])])).await), "InvalidPart");
-    assert_eq!(code(complete(completed(&[(1, &etags[0]), (2, &etags[1])])).await), "EntityTooSmall");
+    assert_eq!(
+        code(complete(completed(&[(2, &etags[1]), (1, &etags[0])])).await),
+        "InvalidPartOrder"
+    );
+    assert_eq!(
+        code(complete(completed(&[(1, &etags[0]), (1, &etags[0])])).await),
+        "InvalidPartOrder"
+    );
+    assert_eq!(
+        code(complete(completed(&[(1, "\"0000\""), (2, &etags[1])])).await),
+        "InvalidPart"
+    );
+    assert_eq!(
+        code(complete(completed(&[(1, &etags[0]), (3, &etags[1])])).await),
+        "InvalidPart"
+    );
+    assert_eq!(
+        code(complete(completed(&[(1, &etags[0]), (2, &etags[1])])).await),
+        "EntityTooSmall"
+    );
     // A single small part is fine (the last part has no minimum).
     let done = complete(completed(&[(1, &etags[0])])).await.unwrap();
     assert_eq!(done.e_tag(), Some(multipart_etag(&[&small]).as_str()));
     assert_eq!(get(&c, &b, "v").await, small);
 
-    let result = c.upload_part().bucket(&b).key("v").upload_id("no-such-upload").part_number(1).body(Vec::from("x").into()).send().await;
+    let result = c
+        .upload_part()
+        .bucket(&b)
+        .key("v")
+        .upload_id("no-such-upload")
+        .part_number(1)
+        .body(Vec::from("x").into())
+        .send()
+        .await;
     assert_eq!(code(result), "NoSuchUpload");
-    let upload_id = c.create_multipart_upload().bucket(&b).key("v").send().await.unwrap().upload_id().unwrap().to_owned();
-    let result = c.upload_part().bucket(&b).key("v").upload_id(&upload_id).part_number(10_001).body(Vec::from("x").into()).send().await;
+    let upload_id = c
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("v")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let result = c
+        .upload_part()
+        .bucket(&b)
+        .key("v")
+        .upload_id(&upload_id)
+        .part_number(10_001)
+        .body(Vec::from("x").into())
+        .send()
+        .await;
     assert_eq!(code(result), "InvalidArgument");
     // The upload id belongs to another key.
-    let result = c.upload_part().bucket(&b).key("other").upload_id(&upload_id).part_number(1).body(Vec::from("x").into()).send().await;
+    let result = c
+        .upload_part()
+        .bucket(&b)
+        .key("other")
+        .upload_id(&upload_id)
+        .part_number(1)
+        .body(Vec::from("x").into())
+        .send()
+        .await;
     assert_eq!(code(result), "NoSuchUpload");
 }
 
@@ -182,7 +300,16 @@ async fn abort_removes_the_upload() {
     let t = TestServer::start().await;
     let c = t.client();
     let b = t.bucket().await;
-    let upload_id = c.create_multipart_upload().bucket(&b).key("a").send().await.unwrap().upload_id().unwrap().to_owned();
+    let upload_id = c
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("a")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
     c.upload_part()
         .bucket(&b)
         .key("a")
@@ -192,11 +319,47 @@ async fn abort_removes_the_upload() {
         .send()
         .await
         .unwrap();
-    c.abort_multipart_upload().bucket(&b).key("a").upload_id(&upload_id).send().await.unwrap();
-    assert_eq!(code(c.list_parts().bucket(&b).key("a").upload_id(&upload_id).send().await), "NoSuchUpload");
-    assert_eq!(code(c.abort_multipart_upload().bucket(&b).key("a").upload_id(&upload_id).send().await), "NoSuchUpload");
-    assert!(c.list_multipart_uploads().bucket(&b).send().await.unwrap().uploads().is_empty());
-    assert_eq!(code(c.get_object().bucket(&b).key("a").send().await), "NoSuchKey");
+    c.abort_multipart_upload()
+        .bucket(&b)
+        .key("a")
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            c.list_parts()
+                .bucket(&b)
+                .key("a")
+                .upload_id(&upload_id)
+                .send()
+                .await
+        ),
+        "NoSuchUpload"
+    );
+    assert_eq!(
+        code(
+            c.abort_multipart_upload()
+                .bucket(&b)
+                .key("a")
+                .upload_id(&upload_id)
+                .send()
+                .await
+        ),
+        "NoSuchUpload"
+    );
+    assert!(c
+        .list_multipart_uploads()
+        .bucket(&b)
+        .send()
+        .await
+        .unwrap()
+        .uploads()
+        .is_empty());
+    assert_eq!(
+        code(c.get_object().bucket(&b).key("a").send().await),
+        "NoSuchKey"
+    );
     // Nothing left on disk but the bucket's own folders.
     let uploads_dir = t.dir.path().join("buckets").join(&b).join("uploads");
     assert_eq!(std::fs::read_dir(uploads_dir).unwrap().count(), 0);
@@ -209,7 +372,16 @@ async fn upload_part_copy_with_ranges() {
     let b = t.bucket().await;
     let source = data(6 * MIB, 5);
     put(&c, &b, "source key+?", source.clone()).await;
-    let upload_id = c.create_multipart_upload().bucket(&b).key("assembled").send().await.unwrap().upload_id().unwrap().to_owned();
+    let upload_id = c
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("assembled")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
     let copy_source = format!("{b}/source%20key%2B%3F");
     let first = c
         .upload_part_copy()
@@ -233,8 +405,18 @@ async fn upload_part_copy_with_ranges() {
         .send()
         .await
         .unwrap();
-    let etag1 = first.copy_part_result().unwrap().e_tag().unwrap().to_owned();
-    let etag2 = second.copy_part_result().unwrap().e_tag().unwrap().to_owned();
+    let etag1 = first
+        .copy_part_result()
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned();
+    let etag2 = second
+        .copy_part_result()
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned();
     assert_eq!(etag1, format!("\"{}\"", md5_hex(&source[..5 * MIB])));
     let out_of_range = c
         .upload_part_copy()
@@ -265,16 +447,41 @@ async fn list_multipart_uploads_with_prefix_delimiter_and_markers() {
     let b = t.bucket().await;
     let mut ids = Vec::new();
     for key in ["a/1", "a/2", "b", "b", "c/d/e"] {
-        let id = c.create_multipart_upload().bucket(&b).key(key).send().await.unwrap().upload_id().unwrap().to_owned();
+        let id = c
+            .create_multipart_upload()
+            .bucket(&b)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .upload_id()
+            .unwrap()
+            .to_owned();
         ids.push((key, id));
     }
     let all = c.list_multipart_uploads().bucket(&b).send().await.unwrap();
     assert_eq!(all.uploads().len(), 5);
-    let page = c.list_multipart_uploads().bucket(&b).delimiter("/").send().await.unwrap();
-    let prefixes: Vec<&str> = page.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    let page = c
+        .list_multipart_uploads()
+        .bucket(&b)
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let prefixes: Vec<&str> = page
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
     assert_eq!(prefixes, ["a/", "c/"]);
     assert_eq!(page.uploads().len(), 2);
-    let page = c.list_multipart_uploads().bucket(&b).prefix("a/").send().await.unwrap();
+    let page = c
+        .list_multipart_uploads()
+        .bucket(&b)
+        .prefix("a/")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.uploads().len(), 2);
 
     // Paging with max-uploads and the key/upload-id markers visits each upload once.
@@ -290,7 +497,11 @@ async fn list_multipart_uploads_with_prefix_delimiter_and_markers() {
             .send()
             .await
             .unwrap();
-        seen.extend(page.uploads().iter().map(|u| u.upload_id().unwrap().to_owned()));
+        seen.extend(
+            page.uploads()
+                .iter()
+                .map(|u| u.upload_id().unwrap().to_owned()),
+        );
         if page.is_truncated() != Some(true) {
             break;
         }

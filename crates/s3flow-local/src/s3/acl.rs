@@ -4,8 +4,8 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::LocalS3;
 use super::common::{check_canned_acl, check_version_id, owner};
+use super::LocalS3;
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
@@ -42,18 +42,25 @@ pub fn owner_full_control(canned: Option<&str>) -> Vec<Grant> {
             grants.push(group_grant(ALL_USERS, Permission::READ));
             grants.push(group_grant(ALL_USERS, Permission::WRITE));
         }
-        Some(ObjectCannedACL::AUTHENTICATED_READ) => grants.push(group_grant(AUTHENTICATED_USERS, Permission::READ)),
+        Some(ObjectCannedACL::AUTHENTICATED_READ) => {
+            grants.push(group_grant(AUTHENTICATED_USERS, Permission::READ))
+        }
         _ => {}
     }
     grants
 }
 
 impl LocalS3 {
-    pub(super) fn do_get_object_acl(&self, req: &S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
+    pub(super) fn do_get_object_acl(
+        &self,
+        req: &S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let input = &req.input;
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = bucket.get(&input.key).ok_or_else(|| s3s::s3_error!(NoSuchKey))?;
+        let meta = bucket
+            .get(&input.key)
+            .ok_or_else(crate::store::no_such_key)?;
         Ok(S3Response::new(GetObjectAclOutput {
             grants: Some(owner_full_control(meta.acl.as_deref())),
             owner: Some(owner()),
@@ -61,7 +68,10 @@ impl LocalS3 {
         }))
     }
 
-    pub(super) async fn do_put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
+    pub(super) async fn do_put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let input = req.input;
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;

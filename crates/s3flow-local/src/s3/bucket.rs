@@ -1,17 +1,20 @@
 //! Bucket actions: create, delete, head, list, location, versioning, ACL.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::LocalS3;
-use super::common::{check_new_bucket_name, owner, timestamp};
 use super::acl::owner_full_control;
+use super::common::{check_new_bucket_name, owner, timestamp};
+use super::LocalS3;
 
 /// The region AWS reports as an empty `LocationConstraint`.
 const US_EAST_1: &str = "us-east-1";
 
 impl LocalS3 {
-    pub(super) async fn do_create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    pub(super) async fn do_create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         let bucket = req.input.bucket;
         check_new_bucket_name(&bucket)?;
         self.store.create_bucket(&bucket).await?;
@@ -21,13 +24,19 @@ impl LocalS3 {
         }))
     }
 
-    pub(super) async fn do_delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    pub(super) async fn do_delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         self.store.delete_bucket(&req.input.bucket).await?;
         tracing::info!(bucket = %req.input.bucket, "bucket deleted");
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
 
-    pub(super) fn do_head_bucket(&self, req: &S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    pub(super) fn do_head_bucket(
+        &self,
+        req: &S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         self.store.bucket(&req.input.bucket)?;
         Ok(S3Response::new(HeadBucketOutput {
             bucket_region: Some(self.region.clone()),
@@ -35,7 +44,10 @@ impl LocalS3 {
         }))
     }
 
-    pub(super) fn do_list_buckets(&self, req: &S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    pub(super) fn do_list_buckets(
+        &self,
+        req: &S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         let prefix = req.input.prefix.as_deref().unwrap_or("");
         let buckets = self
             .store
@@ -62,8 +74,11 @@ impl LocalS3 {
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         self.store.bucket(&req.input.bucket)?;
         // AWS answers an empty LocationConstraint for us-east-1.
-        let location_constraint = (self.region != US_EAST_1).then(|| BucketLocationConstraint::from(self.region.clone()));
-        Ok(S3Response::new(GetBucketLocationOutput { location_constraint }))
+        let location_constraint =
+            (self.region != US_EAST_1).then(|| BucketLocationConstraint::from(self.region.clone()));
+        Ok(S3Response::new(GetBucketLocationOutput {
+            location_constraint,
+        }))
     }
 
     pub(super) fn do_get_bucket_versioning(
@@ -81,10 +96,16 @@ impl LocalS3 {
         req: &S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
         self.store.bucket(&req.input.bucket)?;
-        Err(s3_error!(NotImplemented, "Bucket versioning is not supported by the s3flow local endpoint"))
+        Err(s3_error!(
+            NotImplemented,
+            "Bucket versioning is not supported by the s3flow local endpoint"
+        ))
     }
 
-    pub(super) fn do_get_bucket_acl(&self, req: &S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
+    pub(super) fn do_get_bucket_acl(
+        &self,
+        req: &S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
         self.store.bucket(&req.input.bucket)?;
         Ok(S3Response::new(GetBucketAclOutput {
             grants: Some(owner_full_control(None)),

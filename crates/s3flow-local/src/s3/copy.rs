@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::LocalS3;
 use super::common::{
-    DEFAULT_CONTENT_TYPE, check_canned_acl, check_storage_class, check_version_id, metadata_to_map, parse_tagging_header,
-    strong_etag, timestamp,
+    check_canned_acl, check_storage_class, check_version_id, metadata_to_map, parse_tagging_header,
+    strong_etag, timestamp, DEFAULT_CONTENT_TYPE,
 };
-use crate::store::meta::{ObjectAttrs, ObjectMeta, now_seconds};
+use super::LocalS3;
+use crate::store::meta::{now_seconds, ObjectAttrs, ObjectMeta};
 use crate::store::{Bucket, Store};
 
 /// The source of a copy, resolved and checked against its `x-amz-copy-source-if-*` headers.
@@ -27,13 +27,25 @@ pub struct CopySourceConditions<'a> {
     pub if_unmodified_since: Option<&'a Timestamp>,
 }
 
-pub fn resolve_copy_source(store: &Store, source: &CopySource, conditions: &CopySourceConditions<'_>) -> S3Result<CopySourceObject> {
-    let CopySource::Bucket { bucket, key, version_id } = source else {
-        return Err(s3_error!(NotImplemented, "Access point and Outposts copy sources are not supported"));
+pub fn resolve_copy_source(
+    store: &Store,
+    source: &CopySource,
+    conditions: &CopySourceConditions<'_>,
+) -> S3Result<CopySourceObject> {
+    let CopySource::Bucket {
+        bucket,
+        key,
+        version_id,
+    } = source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Access point and Outposts copy sources are not supported"
+        ));
     };
     check_version_id(version_id.as_deref())?;
     let bucket = store.bucket(bucket)?;
-    let meta = bucket.get(key).ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
+    let meta = bucket.get(key).ok_or_else(crate::store::no_such_key)?;
     // Copy-source conditions all answer 412 (no 304 for copies), with the same precedence
     // as reads.
     super::common::ReadConditions {
@@ -51,12 +63,18 @@ fn is_replace(directive: Option<&str>, copy: &str, replace: &str) -> S3Result<bo
         None => Ok(false),
         Some(d) if d == copy => Ok(false),
         Some(d) if d == replace => Ok(true),
-        Some(_) => Err(s3_error!(InvalidArgument, "Unknown metadata or tagging directive")),
+        Some(_) => Err(s3_error!(
+            InvalidArgument,
+            "Unknown metadata or tagging directive"
+        )),
     }
 }
 
 impl LocalS3 {
-    pub(super) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    pub(super) async fn do_copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = req.input;
         let conditions = CopySourceConditions {
             if_match: input.copy_source_if_match.as_ref(),
@@ -68,18 +86,27 @@ impl LocalS3 {
         let target = self.store.bucket(&input.bucket)?;
 
         let replace_metadata = is_replace(
-            input.metadata_directive.as_ref().map(MetadataDirective::as_str),
+            input
+                .metadata_directive
+                .as_ref()
+                .map(MetadataDirective::as_str),
             MetadataDirective::COPY,
             MetadataDirective::REPLACE,
         )?;
         let replace_tags = is_replace(
-            input.tagging_directive.as_ref().map(TaggingDirective::as_str),
+            input
+                .tagging_directive
+                .as_ref()
+                .map(TaggingDirective::as_str),
             TaggingDirective::COPY,
             TaggingDirective::REPLACE,
         )?;
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let sse = input.server_side_encryption.as_ref().map(|s| s.as_str().to_owned());
+        let sse = input
+            .server_side_encryption
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
 
         // S3 refuses a copy onto itself that changes nothing
         // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
@@ -97,13 +124,22 @@ impl LocalS3 {
         }
 
         let tags = if replace_tags {
-            input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default()
+            input
+                .tagging
+                .as_deref()
+                .map(parse_tagging_header)
+                .transpose()?
+                .unwrap_or_default()
         } else {
             source.meta.tags.clone()
         };
         let mut attrs = if replace_metadata {
             ObjectAttrs {
-                content_type: Some(input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned())),
+                content_type: Some(
+                    input
+                        .content_type
+                        .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned()),
+                ),
                 content_encoding: input.content_encoding,
                 content_disposition: input.content_disposition,
                 content_language: input.content_language,
@@ -164,7 +200,11 @@ impl LocalS3 {
                 last_modified: Some(timestamp(meta.last_modified)),
                 ..Default::default()
             }),
-            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ..Default::default()
         }))
     }

@@ -4,11 +4,11 @@
 use std::io::SeekFrom;
 
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use tokio::io::AsyncSeekExt as _;
 
+use super::common::{check_version_id, metadata_to_dto, strong_etag, timestamp, ReadConditions};
 use super::LocalS3;
-use super::common::{ReadConditions, check_version_id, metadata_to_dto, strong_etag, timestamp};
 use crate::store::files::FileBody;
 use crate::store::internal;
 use crate::store::meta::ObjectMeta;
@@ -24,12 +24,19 @@ struct Slice {
 fn select(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) -> S3Result<Slice> {
     if let Some(part_number) = part_number {
         if range.is_some() {
-            return Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter"));
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
         }
         return select_part(meta, part_number);
     }
     let Some(range) = range else {
-        return Ok(Slice { start: 0, len: meta.size, content_range: None });
+        return Ok(Slice {
+            start: 0,
+            len: meta.size,
+            content_range: None,
+        });
     };
     let selected = range
         .check(meta.size)
@@ -37,19 +44,31 @@ fn select(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) ->
     Ok(Slice {
         start: selected.start,
         len: selected.end - selected.start,
-        content_range: Some(format!("bytes {}-{}/{}", selected.start, selected.end - 1, meta.size)),
+        content_range: Some(format!(
+            "bytes {}-{}/{}",
+            selected.start,
+            selected.end - 1,
+            meta.size
+        )),
     })
 }
 
 /// `?partNumber=N`: part N of a multipart object; part 1 of a single-part object is all of it.
 fn select_part(meta: &ObjectMeta, part_number: i32) -> S3Result<Slice> {
-    let sizes: &[u64] = if meta.part_sizes.is_empty() { &[meta.size] } else { &meta.part_sizes };
+    let sizes: &[u64] = if meta.part_sizes.is_empty() {
+        &[meta.size]
+    } else {
+        &meta.part_sizes
+    };
     let index = usize::try_from(part_number)
         .ok()
         .and_then(|n| n.checked_sub(1))
         .filter(|&i| i < sizes.len())
         .ok_or_else(|| {
-            let mut err = S3Error::with_message(S3ErrorCode::Custom("InvalidPartNumber".into()), "The requested partnumber is not satisfiable");
+            let mut err = S3Error::with_message(
+                S3ErrorCode::Custom("InvalidPartNumber".into()),
+                "The requested partnumber is not satisfiable",
+            );
             err.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
             err
         })?;
@@ -57,7 +76,11 @@ fn select_part(meta: &ObjectMeta, part_number: i32) -> S3Result<Slice> {
     let len = sizes[index];
     let content_range = (meta.parts_count.is_some() && len > 0)
         .then(|| format!("bytes {}-{}/{}", start, start + len - 1, meta.size));
-    Ok(Slice { start, len, content_range })
+    Ok(Slice {
+        start,
+        len,
+        content_range,
+    })
 }
 
 fn storage_class(meta: &ObjectMeta) -> Option<StorageClass> {
@@ -71,11 +94,16 @@ fn storage_class(meta: &ObjectMeta) -> Option<StorageClass> {
 
 fn checksums_enabled(mode: Option<&ChecksumMode>, slice: &Slice, meta: &ObjectMeta) -> bool {
     // Stored checksums cover the whole object: S3 returns them only for whole-object reads.
-    mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED) && slice.start == 0 && slice.len == meta.size
+    mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+        && slice.start == 0
+        && slice.len == meta.size
 }
 
 impl LocalS3 {
-    pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    pub(super) async fn do_get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
@@ -112,10 +140,17 @@ impl LocalS3 {
             last_modified: Some(timestamp(meta.last_modified)),
             metadata: metadata_to_dto(&a.metadata),
             storage_class: storage_class(&meta),
-            server_side_encryption: a.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: a
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ssekms_key_id: a.ssekms_key_id.clone(),
-            tag_count: (!meta.tags.is_empty()).then(|| i32::try_from(meta.tags.len()).unwrap_or(i32::MAX)),
-            parts_count: input.part_number.and(meta.parts_count).and_then(|n| i32::try_from(n).ok()),
+            tag_count: (!meta.tags.is_empty())
+                .then(|| i32::try_from(meta.tags.len()).unwrap_or(i32::MAX)),
+            parts_count: input
+                .part_number
+                .and(meta.parts_count)
+                .and_then(|n| i32::try_from(n).ok()),
             checksum_crc32: c.crc32.clone().filter(|_| with_checksums),
             checksum_crc32c: c.crc32c.clone().filter(|_| with_checksums),
             checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
@@ -125,11 +160,16 @@ impl LocalS3 {
         }))
     }
 
-    pub(super) fn do_head_object(&self, req: &S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    pub(super) fn do_head_object(
+        &self,
+        req: &S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = &req.input;
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = bucket.get(&input.key).ok_or_else(|| s3_error!(NoSuchKey))?;
+        let meta = bucket
+            .get(&input.key)
+            .ok_or_else(crate::store::no_such_key)?;
         ReadConditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
@@ -156,9 +196,15 @@ impl LocalS3 {
             last_modified: Some(timestamp(meta.last_modified)),
             metadata: metadata_to_dto(&a.metadata),
             storage_class: storage_class(&meta),
-            server_side_encryption: a.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: a
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ssekms_key_id: a.ssekms_key_id.clone(),
-            parts_count: input.part_number.and(meta.parts_count).and_then(|n| i32::try_from(n).ok()),
+            parts_count: input
+                .part_number
+                .and(meta.parts_count)
+                .and_then(|n| i32::try_from(n).ok()),
             checksum_crc32: c.crc32.clone().filter(|_| with_checksums),
             checksum_crc32c: c.crc32c.clone().filter(|_| with_checksums),
             checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),

@@ -4,12 +4,12 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::LocalS3;
 use super::common::{decode_token, encode_token, owner, strong_etag, timestamp, url_encode};
-use crate::store::Bucket;
+use super::LocalS3;
 use crate::store::meta::ObjectMeta;
+use crate::store::Bucket;
 
 /// S3 never returns more than 1,000 entries per page.
 const MAX_KEYS: usize = 1000;
@@ -94,13 +94,20 @@ fn wants_url_encoding(encoding_type: Option<&EncodingType>) -> S3Result<bool> {
     match encoding_type {
         None => Ok(false),
         Some(e) if e.as_str() == EncodingType::URL => Ok(true),
-        Some(_) => Err(s3_error!(InvalidArgument, "Invalid Encoding Method specified in Request")),
+        Some(_) => Err(s3_error!(
+            InvalidArgument,
+            "Invalid Encoding Method specified in Request"
+        )),
     }
 }
 
 /// Wire form of a key or prefix: as is, or URL-encoded when the client asked.
 fn wire(url: bool, s: &str) -> String {
-    if url { url_encode(s) } else { s.to_owned() }
+    if url {
+        url_encode(s)
+    } else {
+        s.to_owned()
+    }
 }
 
 fn object_entry(meta: &ObjectMeta, url: bool, with_owner: bool) -> Object {
@@ -110,7 +117,10 @@ fn object_entry(meta: &ObjectMeta, url: bool, with_owner: bool) -> Object {
         e_tag: Some(strong_etag(&meta.etag)),
         last_modified: Some(timestamp(meta.last_modified)),
         storage_class: Some(ObjectStorageClass::from(
-            meta.attrs.storage_class.clone().unwrap_or_else(|| ObjectStorageClass::STANDARD.to_owned()),
+            meta.attrs
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| ObjectStorageClass::STANDARD.to_owned()),
         )),
         owner: with_owner.then(owner),
         ..Default::default()
@@ -122,13 +132,23 @@ fn delimiter(d: Option<&String>) -> Option<&str> {
 }
 
 impl LocalS3 {
-    pub(super) fn do_list_objects_v2(&self, req: &S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    pub(super) fn do_list_objects_v2(
+        &self,
+        req: &S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = &req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let url = wants_url_encoding(input.encoding_type.as_ref())?;
-        let token = input.continuation_token.as_deref().map(decode_token).transpose()?;
+        let token = input
+            .continuation_token
+            .as_deref()
+            .map(decode_token)
+            .transpose()?;
         // A continuation token supersedes StartAfter.
-        let after = token.as_deref().or(input.start_after.as_deref()).filter(|a| !a.is_empty());
+        let after = token
+            .as_deref()
+            .or(input.start_after.as_deref())
+            .filter(|a| !a.is_empty());
         let params = ListParams {
             prefix: input.prefix.as_deref().unwrap_or(""),
             delimiter: delimiter(input.delimiter.as_ref()),
@@ -147,12 +167,22 @@ impl LocalS3 {
             continuation_token: input.continuation_token.clone(),
             start_after: input.start_after.as_deref().map(|s| wire(url, s)),
             is_truncated: Some(page.is_truncated),
-            next_continuation_token: page.is_truncated.then(|| page.last.as_deref().map(encode_token)).flatten(),
-            contents: Some(page.objects.iter().map(|m| object_entry(m, url, with_owner)).collect()),
+            next_continuation_token: page
+                .is_truncated
+                .then(|| page.last.as_deref().map(encode_token))
+                .flatten(),
+            contents: Some(
+                page.objects
+                    .iter()
+                    .map(|m| object_entry(m, url, with_owner))
+                    .collect(),
+            ),
             common_prefixes: Some(
                 page.prefixes
                     .iter()
-                    .map(|p| CommonPrefix { prefix: Some(wire(url, p)) })
+                    .map(|p| CommonPrefix {
+                        prefix: Some(wire(url, p)),
+                    })
                     .collect(),
             ),
             encoding_type: input.encoding_type.clone(),
@@ -160,7 +190,10 @@ impl LocalS3 {
         }))
     }
 
-    pub(super) fn do_list_objects(&self, req: &S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    pub(super) fn do_list_objects(
+        &self,
+        req: &S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = &req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let url = wants_url_encoding(input.encoding_type.as_ref())?;
@@ -175,17 +208,33 @@ impl LocalS3 {
             name: Some(input.bucket.clone()),
             prefix: Some(wire(url, params.prefix)),
             delimiter: input.delimiter.as_deref().map(|d| wire(url, d)),
-            marker: Some(input.marker.as_deref().map(|m| wire(url, m)).unwrap_or_default()),
+            marker: Some(
+                input
+                    .marker
+                    .as_deref()
+                    .map(|m| wire(url, m))
+                    .unwrap_or_default(),
+            ),
             max_keys: input.max_keys.or(Some(1000)),
             is_truncated: Some(page.is_truncated),
             // S3 sends NextMarker only with a delimiter; sending it always is harmless and
             // spares clients from deriving it.
-            next_marker: page.is_truncated.then(|| page.last.as_deref().map(|l| wire(url, l))).flatten(),
-            contents: Some(page.objects.iter().map(|m| object_entry(m, url, true)).collect()),
+            next_marker: page
+                .is_truncated
+                .then(|| page.last.as_deref().map(|l| wire(url, l)))
+                .flatten(),
+            contents: Some(
+                page.objects
+                    .iter()
+                    .map(|m| object_entry(m, url, true))
+                    .collect(),
+            ),
             common_prefixes: Some(
                 page.prefixes
                     .iter()
-                    .map(|p| CommonPrefix { prefix: Some(wire(url, p)) })
+                    .map(|p| CommonPrefix {
+                        prefix: Some(wire(url, p)),
+                    })
                     .collect(),
             ),
             encoding_type: input.encoding_type.clone(),

@@ -3,18 +3,19 @@
 
 use s3s::crypto::Checksum as _;
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::LocalS3;
 use super::common::{
-    DEFAULT_CONTENT_TYPE, ExpectedChecksums, check_canned_acl, check_storage_class, check_write_conditions,
-    metadata_to_map, owner, parse_tagging_header, strong_etag, timestamp, url_encode,
+    check_canned_acl, check_storage_class, check_write_conditions, metadata_to_map, owner,
+    parse_tagging_header, strong_etag, timestamp, url_encode, ExpectedChecksums,
+    DEFAULT_CONTENT_TYPE,
 };
-use super::copy::{CopySourceConditions, resolve_copy_source};
-use super::put::{BodyExpectations, MAX_PUT_SIZE, receive_body};
+use super::copy::{resolve_copy_source, CopySourceConditions};
+use super::put::{receive_body, BodyExpectations, MAX_PUT_SIZE};
+use super::LocalS3;
 use crate::store::files::{concat_files, copy_range, unique_token};
 use crate::store::internal;
-use crate::store::meta::{Checksums, ObjectAttrs, ObjectMeta, PartMeta, UploadMeta, now_seconds};
+use crate::store::meta::{now_seconds, Checksums, ObjectAttrs, ObjectMeta, PartMeta, UploadMeta};
 
 /// Part numbers run from 1 to 10,000
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html>).
@@ -28,14 +29,24 @@ fn check_part_number(part_number: i32) -> S3Result<()> {
     if (1..=MAX_PART_NUMBER).contains(&part_number) {
         Ok(())
     } else {
-        Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"))
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
     }
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
 fn parse_copy_range(range: Option<&str>, size: u64) -> S3Result<(u64, u64)> {
-    let Some(range) = range else { return Ok((0, size)) };
-    let invalid = || s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last");
+    let Some(range) = range else {
+        return Ok((0, size));
+    };
+    let invalid = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last"
+        )
+    };
     let (first, last) = range
         .strip_prefix("bytes=")
         .and_then(|r| r.split_once('-'))
@@ -43,7 +54,10 @@ fn parse_copy_range(range: Option<&str>, size: u64) -> S3Result<(u64, u64)> {
     let first: u64 = first.parse().map_err(|_| invalid())?;
     let last: u64 = last.parse().map_err(|_| invalid())?;
     if first > last || last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
     }
     Ok((first, last - first + 1))
 }
@@ -62,13 +76,22 @@ impl LocalS3 {
         let bucket = self.store.bucket(&input.bucket)?;
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
+        let tags = input
+            .tagging
+            .as_deref()
+            .map(parse_tagging_header)
+            .transpose()?
+            .unwrap_or_default();
         let meta = UploadMeta {
             upload_id: unique_token(),
             key: input.key,
             initiated: now_seconds(),
             attrs: ObjectAttrs {
-                content_type: Some(input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned())),
+                content_type: Some(
+                    input
+                        .content_type
+                        .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned()),
+                ),
                 content_encoding: input.content_encoding,
                 content_disposition: input.content_disposition,
                 content_language: input.content_language,
@@ -82,7 +105,10 @@ impl LocalS3 {
             },
             tags,
             acl,
-            checksum_algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str().to_owned()),
+            checksum_algorithm: input
+                .checksum_algorithm
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
         };
         let upload = bucket.create_upload(meta).await?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -90,13 +116,26 @@ impl LocalS3 {
             key: Some(upload.meta.key.clone()),
             upload_id: Some(upload.meta.upload_id.clone()),
             checksum_algorithm: input.checksum_algorithm,
-            server_side_encryption: upload.meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: upload
+                .meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ..Default::default()
         }))
     }
 
-    pub(super) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        let S3Request { input, headers, trailing_headers, .. } = req;
+    pub(super) async fn do_upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let S3Request {
+            input,
+            headers,
+            trailing_headers,
+            ..
+        } = req;
         check_part_number(input.part_number)?;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
@@ -110,7 +149,11 @@ impl LocalS3 {
         let expect = BodyExpectations {
             content_length: input.content_length,
             content_md5: input.content_md5.as_deref(),
-            checksums: ExpectedChecksums::new(expected, input.checksum_algorithm.as_ref(), &headers)?,
+            checksums: ExpectedChecksums::new(
+                expected,
+                input.checksum_algorithm.as_ref(),
+                &headers,
+            )?,
         };
         let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
         let part = PartMeta {
@@ -151,16 +194,30 @@ impl LocalS3 {
         let mut attempts = 0;
         let (tmp, size, md5) = loop {
             let source = resolve_copy_source(&self.store, &input.copy_source, &conditions)?;
-            let (start, len) = parse_copy_range(input.copy_source_range.as_deref(), source.meta.size)?;
+            let (start, len) =
+                parse_copy_range(input.copy_source_range.as_deref(), source.meta.size)?;
             if len > MAX_PUT_SIZE {
-                return Err(s3_error!(InvalidRequest, "A copied part may be at most 5 GiB"));
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "A copied part may be at most 5 GiB"
+                ));
             }
             let tmp = bucket.tmp_path();
-            match copy_range(source.bucket.data_path(&source.meta), start, len, tmp.clone(), true).await {
+            match copy_range(
+                source.bucket.data_path(&source.meta),
+                start,
+                len,
+                tmp.clone(),
+                true,
+            )
+            .await
+            {
                 Ok(md5) => break (tmp, len, md5.unwrap_or_default()),
                 // A concurrent overwrite replaced the source's data file: look it up again.
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 8 => attempts += 1,
-                Err(err) => return Err(internal("copying a part", err)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 8 => {
+                    attempts += 1
+                }
+                Err(err) => return Err(bucket.io_error("copying a part", err)),
             }
         };
         let part = PartMeta {
@@ -189,13 +246,21 @@ impl LocalS3 {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
-        let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let requested = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default();
         if requested.is_empty() {
-            return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+            return Err(s3_error!(
+                MalformedXML,
+                "You must specify at least one part"
+            ));
         }
         let mut previous = 0;
         for part in &requested {
-            let number = part.part_number.ok_or_else(|| s3_error!(MalformedXML, "A part is missing its PartNumber"))?;
+            let number = part
+                .part_number
+                .ok_or_else(|| s3_error!(MalformedXML, "A part is missing its PartNumber"))?;
             if number <= previous {
                 return Err(s3_error!(
                     InvalidPartOrder,
@@ -204,10 +269,14 @@ impl LocalS3 {
             }
             previous = number;
         }
-        check_write_conditions(bucket.get(&input.key).as_deref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        check_write_conditions(
+            bucket.get(&input.key).as_deref(),
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )?;
 
         let mut guard = upload.parts.lock().await;
-        let table = guard.as_ref().ok_or_else(|| s3_error!(NoSuchUpload))?;
+        let table = guard.as_ref().ok_or_else(crate::store::no_such_upload)?;
         let mut files = Vec::with_capacity(requested.len());
         let mut etag_md5 = s3s::crypto::Md5::new();
         let mut part_sizes = Vec::with_capacity(requested.len());
@@ -220,18 +289,29 @@ impl LocalS3 {
                 )
             };
             let stored = table.get(&number).ok_or_else(invalid_part)?;
-            if part.e_tag.as_ref().is_some_and(|etag| bare_etag(etag) != stored.etag) {
+            if part
+                .e_tag
+                .as_ref()
+                .is_some_and(|etag| bare_etag(etag) != stored.etag)
+            {
                 return Err(invalid_part());
             }
-            let md5 = hex::decode(&stored.etag).map_err(|err| internal("reading a part's ETag", err))?;
+            let md5 =
+                hex::decode(&stored.etag).map_err(|err| internal("reading a part's ETag", err))?;
             etag_md5.update(&md5);
             files.push((upload.part_path(stored), stored.size));
             part_sizes.push(stored.size);
         }
         // Sizes are checked once every part is known to exist, as S3 reports a missing part
         // first.
-        if part_sizes[..part_sizes.len() - 1].iter().any(|&size| size < MIN_PART_SIZE) {
-            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
+        if part_sizes[..part_sizes.len() - 1]
+            .iter()
+            .any(|&size| size < MIN_PART_SIZE)
+        {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size."
+            ));
         }
         let count = requested.len();
         let etag = format!("{}-{count}", hex::encode(etag_md5.finalize()));
@@ -239,7 +319,7 @@ impl LocalS3 {
         let tmp = bucket.tmp_path();
         let size = concat_files(files, tmp.clone())
             .await
-            .map_err(|err| internal("assembling a multipart object", err))?;
+            .map_err(|err| bucket.io_error("assembling a multipart object", err))?;
         let data_file = bucket.adopt_data_file(&input.key, &tmp).await?;
         let meta = ObjectMeta {
             key: input.key.clone(),
@@ -265,7 +345,11 @@ impl LocalS3 {
             key: Some(input.key.clone()),
             e_tag: Some(strong_etag(&meta.etag)),
             location: Some(format!("/{}/{}", input.bucket, url_encode(&input.key))),
-            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ..Default::default()
         }))
     }
@@ -279,14 +363,17 @@ impl LocalS3 {
         let upload = bucket.upload(&input.upload_id, &input.key)?;
         let mut guard = upload.parts.lock().await;
         if guard.take().is_none() {
-            return Err(s3_error!(NoSuchUpload));
+            return Err(crate::store::no_such_upload());
         }
         drop(guard);
         bucket.forget_upload(&upload).await;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
-    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    pub(super) async fn do_list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
@@ -295,7 +382,7 @@ impl LocalS3 {
             .max_parts
             .map_or(MAX_LIST, |m| usize::try_from(m).unwrap_or(0).min(MAX_LIST));
         let guard = upload.parts.lock().await;
-        let table = guard.as_ref().ok_or_else(|| s3_error!(NoSuchUpload))?;
+        let table = guard.as_ref().ok_or_else(crate::store::no_such_upload)?;
         let mut parts: Vec<Part> = table
             .range(marker.saturating_add(1)..)
             .take(max + 1)
@@ -326,9 +413,18 @@ impl LocalS3 {
             }),
             owner: Some(owner),
             storage_class: Some(StorageClass::from(
-                upload.meta.attrs.storage_class.clone().unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
+                upload
+                    .meta
+                    .attrs
+                    .storage_class
+                    .clone()
+                    .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
             )),
-            checksum_algorithm: upload.meta.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
+            checksum_algorithm: upload
+                .meta
+                .checksum_algorithm
+                .clone()
+                .map(ChecksumAlgorithm::from),
             ..Default::default()
         }))
     }
@@ -342,7 +438,12 @@ impl LocalS3 {
         let url = match input.encoding_type.as_ref() {
             None => false,
             Some(e) if e.as_str() == EncodingType::URL => true,
-            Some(_) => return Err(s3_error!(InvalidArgument, "Invalid Encoding Method specified in Request")),
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Invalid Encoding Method specified in Request"
+                ))
+            }
         };
         let wire = |s: &str| if url { url_encode(s) } else { s.to_owned() };
         let prefix = input.prefix.as_deref().unwrap_or("");
@@ -353,7 +454,11 @@ impl LocalS3 {
 
         let mut uploads = bucket.uploads();
         uploads.sort_by(|a, b| {
-            (&a.meta.key, a.meta.initiated, &a.meta.upload_id).cmp(&(&b.meta.key, b.meta.initiated, &b.meta.upload_id))
+            (&a.meta.key, a.meta.initiated, &a.meta.upload_id).cmp(&(
+                &b.meta.key,
+                b.meta.initiated,
+                &b.meta.upload_id,
+            ))
         });
         // Resume after (key-marker, upload-id-marker): without an upload id marker, after all
         // uploads of the marker key.
@@ -383,7 +488,8 @@ impl LocalS3 {
             }
             let rolled = delimiter.and_then(|d| {
                 let rest = &key[prefix.len()..];
-                rest.find(d).map(|at| key[..prefix.len() + at + d.len()].to_owned())
+                rest.find(d)
+                    .map(|at| key[..prefix.len() + at + d.len()].to_owned())
             });
             if rolled.is_some() && rolled.as_ref() == prefixes.last() {
                 continue;
@@ -408,9 +514,18 @@ impl LocalS3 {
                     }),
                     owner: Some(owner),
                     storage_class: Some(StorageClass::from(
-                        upload.meta.attrs.storage_class.clone().unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
+                        upload
+                            .meta
+                            .attrs
+                            .storage_class
+                            .clone()
+                            .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
                     )),
-                    checksum_algorithm: upload.meta.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
+                    checksum_algorithm: upload
+                        .meta
+                        .checksum_algorithm
+                        .clone()
+                        .map(ChecksumAlgorithm::from),
                     ..Default::default()
                 });
             }
@@ -430,7 +545,14 @@ impl LocalS3 {
             next_key_marker,
             next_upload_id_marker,
             uploads: Some(entries),
-            common_prefixes: Some(prefixes.iter().map(|p| CommonPrefix { prefix: Some(wire(p)) }).collect()),
+            common_prefixes: Some(
+                prefixes
+                    .iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(wire(p)),
+                    })
+                    .collect(),
+            ),
             encoding_type: input.encoding_type.clone(),
             request_charged: None,
         }))

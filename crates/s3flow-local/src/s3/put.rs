@@ -4,16 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use s3s::dto::*;
-use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::LocalS3;
 use super::common::{
-    DEFAULT_CONTENT_TYPE, ExpectedChecksums, check_canned_acl, check_content_md5, check_storage_class,
-    check_write_conditions, metadata_to_map, parse_tagging_header, strong_etag,
+    check_canned_acl, check_content_md5, check_storage_class, check_write_conditions,
+    metadata_to_map, parse_tagging_header, strong_etag, ExpectedChecksums, DEFAULT_CONTENT_TYPE,
 };
-use crate::store::files::{BodyDigest, WriteBodyError, write_body};
-use crate::store::meta::{Checksums, ObjectAttrs, ObjectMeta, now_seconds};
-use crate::store::{Bucket, internal};
+use super::LocalS3;
+use crate::store::files::{write_body, BodyDigest, WriteBodyError};
+use crate::store::meta::{now_seconds, Checksums, ObjectAttrs, ObjectMeta};
+use crate::store::Bucket;
 
 /// Largest single PUT S3 accepts (5 GiB).
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
@@ -41,8 +41,14 @@ pub async fn receive_body(
     expect: BodyExpectations<'_>,
     trailers: Option<&s3s::TrailingHeaders>,
 ) -> S3Result<ReceivedBody> {
-    if expect.content_length.is_some_and(|len| u64::try_from(len).map_or(true, |len| len > MAX_PUT_SIZE)) {
-        return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
+    if expect
+        .content_length
+        .is_some_and(|len| u64::try_from(len).map_or(true, |len| len > MAX_PUT_SIZE))
+    {
+        return Err(s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed size"
+        ));
     }
     let tmp = bucket.tmp_path();
     let hasher = expect.checksums.hasher();
@@ -51,18 +57,28 @@ pub async fn receive_body(
         None => write_body(&tmp, futures::stream::empty(), hasher).await,
     };
     let digest = digest.map_err(|err| match err {
-        WriteBodyError::Io(err) => internal("storing a request body", err),
+        WriteBodyError::Io(err) => bucket.io_error("storing a request body", err),
         WriteBodyError::Body(err) => body_error(err),
     })?;
     let verified = (|| {
-        if expect.content_length.is_some_and(|len| u64::try_from(len).ok() != Some(digest.size)) {
-            return Err(s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header."));
+        if expect
+            .content_length
+            .is_some_and(|len| u64::try_from(len).ok() != Some(digest.size))
+        {
+            return Err(s3_error!(
+                IncompleteBody,
+                "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            ));
         }
         check_content_md5(expect.content_md5, &digest.md5)?;
         expect.checksums.verify(digest.checksums.clone(), trailers)
     })();
     match verified {
-        Ok(checksums) => Ok(ReceivedBody { tmp, digest, checksums }),
+        Ok(checksums) => Ok(ReceivedBody {
+            tmp,
+            digest,
+            checksums,
+        }),
         Err(err) => {
             crate::store::files::remove_quietly(&tmp).await;
             Err(err)
@@ -81,7 +97,10 @@ fn body_error(err: s3s::StdError) -> S3Error {
     let text = err.to_string();
     tracing::debug!(err = %text, "request body failed");
     if text.contains("SignatureMismatch") {
-        S3Error::with_message(S3ErrorCode::SignatureDoesNotMatch, "The chunk signature does not match.")
+        S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The chunk signature does not match.",
+        )
     } else if text.contains("Sha256Mismatch") {
         let mut err = S3Error::with_message(
             S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
@@ -90,19 +109,39 @@ fn body_error(err: s3s::StdError) -> S3Error {
         err.set_status_code(http::StatusCode::BAD_REQUEST);
         err
     } else {
-        S3Error::with_message(S3ErrorCode::IncompleteBody, "The request body ended early or could not be read.")
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            "The request body ended early or could not be read.",
+        )
     }
 }
 
 impl LocalS3 {
-    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        let S3Request { input, headers, trailing_headers, .. } = req;
+    pub(super) async fn do_put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let S3Request {
+            input,
+            headers,
+            trailing_headers,
+            ..
+        } = req;
         let bucket = self.store.bucket(&input.bucket)?;
 
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
-        check_write_conditions(bucket.get(&input.key).as_deref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let tags = input
+            .tagging
+            .as_deref()
+            .map(parse_tagging_header)
+            .transpose()?
+            .unwrap_or_default();
+        check_write_conditions(
+            bucket.get(&input.key).as_deref(),
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )?;
 
         let expected = Checksums {
             crc32: input.checksum_crc32.clone(),
@@ -114,12 +153,20 @@ impl LocalS3 {
         let expect = BodyExpectations {
             content_length: input.content_length,
             content_md5: input.content_md5.as_deref(),
-            checksums: ExpectedChecksums::new(expected, input.checksum_algorithm.as_ref(), &headers)?,
+            checksums: ExpectedChecksums::new(
+                expected,
+                input.checksum_algorithm.as_ref(),
+                &headers,
+            )?,
         };
         let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
 
         // Checked again after the upload: another writer may have won meanwhile.
-        if let Err(err) = check_write_conditions(bucket.get(&input.key).as_deref(), input.if_match.as_ref(), input.if_none_match.as_ref()) {
+        if let Err(err) = check_write_conditions(
+            bucket.get(&input.key).as_deref(),
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        ) {
             crate::store::files::remove_quietly(&received.tmp).await;
             return Err(err);
         }
@@ -134,7 +181,11 @@ impl LocalS3 {
             parts_count: None,
             part_sizes: Vec::new(),
             attrs: ObjectAttrs {
-                content_type: Some(input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned())),
+                content_type: Some(
+                    input
+                        .content_type
+                        .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_owned()),
+                ),
                 content_encoding: input.content_encoding,
                 content_disposition: input.content_disposition,
                 content_language: input.content_language,
@@ -161,7 +212,11 @@ impl LocalS3 {
             checksum_crc64nvme: c.crc64nvme.clone(),
             checksum_sha1: c.sha1.clone(),
             checksum_sha256: c.sha256.clone(),
-            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ssekms_key_id: meta.attrs.ssekms_key_id.clone(),
             size: i64::try_from(meta.size).ok(),
             ..Default::default()

@@ -1,10 +1,10 @@
 //! GetObjectTagging, PutObjectTagging, DeleteObjectTagging.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result};
 
-use super::LocalS3;
 use super::common::{check_version_id, tags_from_dto, tags_to_dto};
+use super::LocalS3;
 
 impl LocalS3 {
     pub(super) fn do_get_object_tagging(
@@ -14,7 +14,9 @@ impl LocalS3 {
         let input = &req.input;
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = bucket.get(&input.key).ok_or_else(|| s3_error!(NoSuchKey))?;
+        let meta = bucket
+            .get(&input.key)
+            .ok_or_else(crate::store::no_such_key)?;
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&meta.tags),
             version_id: None,
@@ -29,7 +31,9 @@ impl LocalS3 {
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
         let tags = tags_from_dto(input.tagging.tag_set)?;
-        bucket.update_meta(&input.key, |meta| meta.tags = tags).await?;
+        bucket
+            .update_meta(&input.key, |meta| meta.tags = tags)
+            .await?;
         Ok(S3Response::new(PutObjectTaggingOutput { version_id: None }))
     }
 
@@ -40,7 +44,11 @@ impl LocalS3 {
         let input = req.input;
         check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        bucket.update_meta(&input.key, |meta| meta.tags.clear()).await?;
-        Ok(S3Response::new(DeleteObjectTaggingOutput { version_id: None }))
+        bucket
+            .update_meta(&input.key, |meta| meta.tags.clear())
+            .await?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput {
+            version_id: None,
+        }))
     }
 }

@@ -23,13 +23,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use s3s::{S3Result, s3_error};
+use s3s::{s3_error, S3Error, S3Result};
 use time::OffsetDateTime;
 use tracing::{debug, warn};
 
-use super::files::{key_hash, remove_quietly, unique_token, write_json_atomic, write_json_atomic_blocking};
-use super::meta::{BucketMeta, ObjectMeta, PartMeta, UploadMeta};
+use super::files::{
+    key_hash, remove_quietly, unique_token, write_json_atomic, write_json_atomic_blocking,
+};
 use super::internal;
+use super::meta::{BucketMeta, ObjectMeta, PartMeta, UploadMeta};
 
 pub const BUCKET_MARKER: &str = ".bucket.json";
 const OBJECTS_DIR: &str = "objects";
@@ -127,8 +129,12 @@ impl Bucket {
                             warn!(bucket = %self.name, file = %name, "object metadata without data; ignored");
                         }
                     }
-                    Ok(_) => warn!(bucket = %self.name, file = %name, "object metadata under a wrong name; ignored"),
-                    Err(err) => warn!(bucket = %self.name, file = %name, %err, "unreadable object metadata; ignored"),
+                    Ok(_) => {
+                        warn!(bucket = %self.name, file = %name, "object metadata under a wrong name; ignored")
+                    }
+                    Err(err) => {
+                        warn!(bucket = %self.name, file = %name, %err, "unreadable object metadata; ignored")
+                    }
                 }
             } else if name.ends_with(DATA_SUFFIX) {
                 data_files.push(name);
@@ -173,7 +179,9 @@ impl Bucket {
                         Ok(part) if dir.join(&part.data_file).is_file() => {
                             parts.insert(part.part_number, part);
                         }
-                        _ => warn!(bucket = %self.name, file = %name, "unusable part metadata; ignored"),
+                        _ => {
+                            warn!(bucket = %self.name, file = %name, "unusable part metadata; ignored")
+                        }
                     }
                 }
             }
@@ -226,7 +234,7 @@ impl Bucket {
         let name = format!("{}.{}{DATA_SUFFIX}", key_hash(key), unique_token());
         if let Err(err) = tokio::fs::rename(tmp, self.objects_dir().join(&name)).await {
             remove_quietly(tmp).await;
-            return Err(internal("moving a received object into place", err));
+            return Err(self.io_error("moving a received object into place", err));
         }
         Ok(name)
     }
@@ -241,17 +249,27 @@ impl Bucket {
             if let Err(err) = tokio::fs::copy(src, &tmp).await {
                 remove_quietly(&tmp).await;
                 return Err(if err.kind() == io::ErrorKind::NotFound {
-                    s3_error!(NoSuchKey)
+                    super::no_such_key()
                 } else {
-                    internal("copying object data", err)
+                    self.io_error("copying object data", err)
                 });
             }
             if let Err(err) = tokio::fs::rename(&tmp, &dst).await {
                 remove_quietly(&tmp).await;
-                return Err(internal("moving copied data into place", err));
+                return Err(self.io_error("moving copied data into place", err));
             }
         }
         Ok(name)
+    }
+
+    /// An I/O failure: `NoSuchBucket` when the bucket was deleted meanwhile (its folder went
+    /// away under the request), an internal error otherwise.
+    pub fn io_error(&self, context: &str, err: impl std::fmt::Display) -> S3Error {
+        if self.is_removed() {
+            super::no_such_bucket()
+        } else {
+            internal(context, err)
+        }
     }
 
     pub fn is_removed(&self) -> bool {
@@ -259,11 +277,18 @@ impl Bucket {
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<ObjectMeta>> {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).is_empty()
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// Runs `f` over the index under its read lock (listing).
@@ -275,14 +300,14 @@ impl Bucket {
     /// between the index lookup and the open.
     pub async fn open_object(&self, key: &str) -> S3Result<(Arc<ObjectMeta>, tokio::fs::File)> {
         for _ in 0..8 {
-            let meta = self.get(key).ok_or_else(|| s3_error!(NoSuchKey))?;
+            let meta = self.get(key).ok_or_else(super::no_such_key)?;
             match tokio::fs::File::open(self.data_path(&meta)).await {
                 Ok(file) => return Ok((meta, file)),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(internal("opening object data", err)),
+                Err(err) => return Err(self.io_error("opening object data", err)),
             }
         }
-        Err(s3_error!(NoSuchKey))
+        Err(super::no_such_key())
     }
 
     /// Makes `meta` the current version of its key. The data file it names must already be in
@@ -291,12 +316,14 @@ impl Bucket {
         let _guard = self.commit.lock().await;
         if self.is_removed() {
             remove_quietly(&self.objects_dir().join(&meta.data_file)).await;
-            return Err(s3_error!(NoSuchBucket));
+            return Err(super::no_such_bucket());
         }
-        let target = self.objects_dir().join(format!("{}{META_SUFFIX}", key_hash(&meta.key)));
+        let target = self
+            .objects_dir()
+            .join(format!("{}{META_SUFFIX}", key_hash(&meta.key)));
         if let Err(err) = write_json_atomic(&self.tmp_dir(), &target, &meta).await {
             remove_quietly(&self.objects_dir().join(&meta.data_file)).await;
-            return Err(internal("writing object metadata", err));
+            return Err(self.io_error("writing object metadata", err));
         }
         let meta = Arc::new(meta);
         let previous = self
@@ -311,17 +338,23 @@ impl Bucket {
     }
 
     /// Changes an object's metadata only (tags, ACL). `NoSuchKey` when absent.
-    pub async fn update_meta(&self, key: &str, change: impl FnOnce(&mut ObjectMeta)) -> S3Result<Arc<ObjectMeta>> {
+    pub async fn update_meta(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut ObjectMeta),
+    ) -> S3Result<Arc<ObjectMeta>> {
         let _guard = self.commit.lock().await;
         if self.is_removed() {
-            return Err(s3_error!(NoSuchBucket));
+            return Err(super::no_such_bucket());
         }
-        let mut meta = ObjectMeta::clone(&*self.get(key).ok_or_else(|| s3_error!(NoSuchKey))?);
+        let mut meta = ObjectMeta::clone(&*self.get(key).ok_or_else(super::no_such_key)?);
         change(&mut meta);
-        let target = self.objects_dir().join(format!("{}{META_SUFFIX}", key_hash(key)));
+        let target = self
+            .objects_dir()
+            .join(format!("{}{META_SUFFIX}", key_hash(key)));
         write_json_atomic(&self.tmp_dir(), &target, &meta)
             .await
-            .map_err(|err| internal("writing object metadata", err))?;
+            .map_err(|err| self.io_error("writing object metadata", err))?;
         let meta = Arc::new(meta);
         self.index
             .write()
@@ -333,14 +366,21 @@ impl Bucket {
     /// Deletes an object; `false` when it did not exist.
     pub async fn remove(&self, key: &str) -> S3Result<bool> {
         let _guard = self.commit.lock().await;
-        let Some(meta) = self.get(key) else { return Ok(false) };
-        let target = self.objects_dir().join(format!("{}{META_SUFFIX}", key_hash(key)));
+        let Some(meta) = self.get(key) else {
+            return Ok(false);
+        };
+        let target = self
+            .objects_dir()
+            .join(format!("{}{META_SUFFIX}", key_hash(key)));
         match tokio::fs::remove_file(&target).await {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(internal("removing object metadata", err)),
+            Err(err) => return Err(self.io_error("removing object metadata", err)),
         }
-        self.index.write().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.index
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
         remove_quietly(&self.data_path(&meta)).await;
         Ok(true)
     }
@@ -362,10 +402,10 @@ impl Bucket {
         let dir = self.uploads_dir().join(&meta.upload_id);
         tokio::fs::create_dir(&dir)
             .await
-            .map_err(|err| internal("creating a multipart upload folder", err))?;
+            .map_err(|err| self.io_error("creating a multipart upload folder", err))?;
         if let Err(err) = write_json_atomic(&self.tmp_dir(), &dir.join(UPLOAD_FILE), &meta).await {
             let _ = tokio::fs::remove_dir_all(&dir).await;
-            return Err(internal("writing multipart upload metadata", err));
+            return Err(self.io_error("writing multipart upload metadata", err));
         }
         let upload = Arc::new(Upload {
             meta,
@@ -378,7 +418,7 @@ impl Bucket {
             .insert(upload.meta.upload_id.clone(), Arc::clone(&upload));
         if self.is_removed() {
             self.forget_upload(&upload).await;
-            return Err(s3_error!(NoSuchBucket));
+            return Err(super::no_such_bucket());
         }
         Ok(upload)
     }
@@ -388,7 +428,7 @@ impl Bucket {
         let uploads = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
         match uploads.get(upload_id) {
             Some(upload) if upload.meta.key == key => Ok(Arc::clone(upload)),
-            _ => Err(s3_error!(NoSuchUpload)),
+            _ => Err(super::no_such_upload()),
         }
     }
 
@@ -407,18 +447,18 @@ impl Bucket {
         let mut guard = upload.parts.lock().await;
         let Some(parts) = guard.as_mut() else {
             remove_quietly(tmp).await;
-            return Err(s3_error!(NoSuchUpload));
+            return Err(super::no_such_upload());
         };
         part.data_file = format!("{:05}.{}{DATA_SUFFIX}", part.part_number, unique_token());
         let data_path = upload.dir.join(&part.data_file);
         if let Err(err) = tokio::fs::rename(tmp, &data_path).await {
             remove_quietly(tmp).await;
-            return Err(internal("moving a received part into place", err));
+            return Err(self.io_error("moving a received part into place", err));
         }
         let meta_path = upload.dir.join(format!("{:05}.json", part.part_number));
         if let Err(err) = write_json_atomic(&self.tmp_dir(), &meta_path, &part).await {
             remove_quietly(&data_path).await;
-            return Err(internal("writing part metadata", err));
+            return Err(self.io_error("writing part metadata", err));
         }
         if let Some(previous) = parts.insert(part.part_number, part) {
             remove_quietly(&upload.dir.join(previous.data_file)).await;
@@ -434,7 +474,9 @@ impl Bucket {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&upload.meta.upload_id);
         match tokio::fs::remove_dir_all(&upload.dir).await {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => warn!(bucket = %self.name, upload_id = %upload.meta.upload_id, %err, "could not remove an upload folder"),
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                warn!(bucket = %self.name, upload_id = %upload.meta.upload_id, %err, "could not remove an upload folder")
+            }
             _ => {}
         }
     }

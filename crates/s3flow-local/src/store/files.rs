@@ -8,9 +8,9 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
-use s3s::StdError;
 use s3s::crypto::Checksum as _;
 use s3s::stream::{ByteStream, RemainingLength};
+use s3s::StdError;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWriteExt as _, ReadBuf};
 
@@ -30,7 +30,11 @@ pub fn key_hash(key: &str) -> String {
 
 /// Writes `value` as JSON to `target` atomically: a temporary file in `tmp_dir` (same file
 /// system) is renamed over the target, so readers see the old or the new document, never half.
-pub async fn write_json_atomic(tmp_dir: &Path, target: &Path, value: &impl Serialize) -> io::Result<()> {
+pub async fn write_json_atomic(
+    tmp_dir: &Path,
+    target: &Path,
+    value: &impl Serialize,
+) -> io::Result<()> {
     let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     let tmp = tmp_dir.join(format!("{}.json.tmp", unique_token()));
     if let Err(err) = tokio::fs::write(&tmp, &bytes).await {
@@ -45,7 +49,11 @@ pub async fn write_json_atomic(tmp_dir: &Path, target: &Path, value: &impl Seria
 }
 
 /// Same as [`write_json_atomic`], for blocking contexts (start-up).
-pub fn write_json_atomic_blocking(tmp_dir: &Path, target: &Path, value: &impl Serialize) -> io::Result<()> {
+pub fn write_json_atomic_blocking(
+    tmp_dir: &Path,
+    target: &Path,
+    value: &impl Serialize,
+) -> io::Result<()> {
     let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     let tmp = tmp_dir.join(format!("{}.json.tmp", unique_token()));
     std::fs::write(&tmp, &bytes)?;
@@ -123,13 +131,22 @@ pub async fn remove_quietly(path: &Path) {
 /// Copies `len` bytes starting at `offset` of `src` into a new file `dst`, in a blocking
 /// thread (the kernel may copy without user-space buffers). Returns the MD5 of the copied bytes
 /// when `with_md5`.
-pub async fn copy_range(src: PathBuf, offset: u64, len: u64, dst: PathBuf, with_md5: bool) -> io::Result<Option<[u8; 16]>> {
+pub async fn copy_range(
+    src: PathBuf,
+    offset: u64,
+    len: u64,
+    dst: PathBuf,
+    with_md5: bool,
+) -> io::Result<Option<[u8; 16]>> {
     tokio::task::spawn_blocking(move || {
         use std::io::{Read as _, Seek as _, Write as _};
         let result = (|| {
             let mut input = std::fs::File::open(&src)?;
             input.seek(io::SeekFrom::Start(offset))?;
-            let mut output = std::fs::OpenOptions::new().write(true).create_new(true).open(&dst)?;
+            let mut output = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dst)?;
             let mut limited = input.take(len);
             let md5 = if with_md5 {
                 let mut md5 = s3s::crypto::Md5::new();
@@ -148,7 +165,10 @@ pub async fn copy_range(src: PathBuf, offset: u64, len: u64, dst: PathBuf, with_
                 None
             };
             if limited.limit() != 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "source file shorter than recorded"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "source file shorter than recorded",
+                ));
             }
             Ok(md5)
         })();
@@ -165,13 +185,19 @@ pub async fn copy_range(src: PathBuf, offset: u64, len: u64, dst: PathBuf, with_
 pub async fn concat_files(parts: Vec<(PathBuf, u64)>, dst: PathBuf) -> io::Result<u64> {
     tokio::task::spawn_blocking(move || {
         let result = (|| {
-            let mut output = std::fs::OpenOptions::new().write(true).create_new(true).open(&dst)?;
+            let mut output = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dst)?;
             let mut total = 0;
             for (path, expected) in &parts {
                 let mut input = std::fs::File::open(path)?;
                 let copied = io::copy(&mut input, &mut output)?;
                 if copied != *expected {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "part file size changed"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "part file size changed",
+                    ));
                 }
                 total += copied;
             }
@@ -214,7 +240,9 @@ impl Stream for FileBody {
         if this.remaining == 0 {
             return Poll::Ready(None);
         }
-        let want = usize::try_from(this.remaining).unwrap_or(usize::MAX).min(this.scratch.len());
+        let want = usize::try_from(this.remaining)
+            .unwrap_or(usize::MAX)
+            .min(this.scratch.len());
         let mut buf = ReadBuf::new(&mut this.scratch[..want]);
         match Pin::new(&mut this.file).poll_read(cx, &mut buf) {
             Poll::Pending => Poll::Pending,
@@ -228,7 +256,10 @@ impl Stream for FileBody {
                     // The file is shorter than its metadata says: end the body with an error
                     // so the client sees a truncated transfer instead of silently short data.
                     this.remaining = 0;
-                    let err = io::Error::new(io::ErrorKind::UnexpectedEof, "object data file is truncated");
+                    let err = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "object data file is truncated",
+                    );
                     return Poll::Ready(Some(Err(Box::new(err))));
                 }
                 this.remaining -= filled.len() as u64;

@@ -143,8 +143,8 @@ pub fn now_seconds() -> OffsetDateTime {
 
 mod rfc3339 {
     use serde::{Deserialize as _, Deserializer, Serializer};
-    use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
 
     pub fn serialize<S: Serializer>(value: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
         let text = value.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
@@ -159,18 +159,23 @@ mod rfc3339 {
 
 mod rfc3339_opt {
     use serde::{Deserialize as _, Deserializer, Serializer};
-    use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
 
     #[allow(clippy::ref_option)] // serde's `with` passes `&Option<T>`
-    pub fn serialize<S: Serializer>(value: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<OffsetDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(value) => super::rfc3339::serialize(value, s),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
         let text = Option::<String>::deserialize(d)?;
         text.map(|t| OffsetDateTime::parse(&t, &Rfc3339).map_err(serde::de::Error::custom))
             .transpose()
@@ -197,7 +202,10 @@ mod tests {
                 metadata: [("k".to_owned(), "v".to_owned())].into(),
                 ..ObjectAttrs::default()
             },
-            tags: vec![TagPair { key: "t".to_owned(), value: "u".to_owned() }],
+            tags: vec![TagPair {
+                key: "t".to_owned(),
+                value: "u".to_owned(),
+            }],
             acl: Some("private".to_owned()),
             checksums: Checksums::default(),
         };

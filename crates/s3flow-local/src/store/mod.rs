@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use tracing::{info, warn};
 
 pub use self::bucket::Bucket;
@@ -26,7 +26,29 @@ const BUCKETS_DIR: &str = "buckets";
 /// paths stay in the server log, out of responses.
 pub fn internal(context: &str, err: impl std::fmt::Display) -> S3Error {
     tracing::error!(%err, "{context}");
-    S3Error::with_message(S3ErrorCode::InternalError, format!("internal error while {context}"))
+    S3Error::with_message(
+        S3ErrorCode::InternalError,
+        format!("internal error while {context}"),
+    )
+}
+
+/// The errors S3 gives for missing things, with S3's messages.
+pub fn no_such_key() -> S3Error {
+    S3Error::with_message(S3ErrorCode::NoSuchKey, "The specified key does not exist.")
+}
+
+pub fn no_such_bucket() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::NoSuchBucket,
+        "The specified bucket does not exist",
+    )
+}
+
+pub fn no_such_upload() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::NoSuchUpload,
+        "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
 }
 
 pub struct Store {
@@ -60,7 +82,7 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
             .cloned()
-            .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
+            .ok_or_else(no_such_bucket)
     }
 
     /// All buckets, by name.
@@ -99,10 +121,15 @@ impl Store {
         let _guard = self.admin.lock().await;
         let bucket = self.bucket(name)?;
         bucket.mark_removed_if_empty().await?;
-        self.buckets.write().unwrap_or_else(|e| e.into_inner()).remove(name);
+        self.buckets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         // Rename first so a crash mid-way never leaves a half-deleted folder that still looks
         // like a bucket; bucket names cannot start with '.', so the trash name is free.
-        let trash = self.buckets_dir.join(format!(".trash-{}", files::unique_token()));
+        let trash = self
+            .buckets_dir
+            .join(format!(".trash-{}", files::unique_token()));
         match tokio::fs::rename(bucket.dir(), &trash).await {
             Ok(()) => {
                 if let Err(err) = tokio::fs::remove_dir_all(&trash).await {
@@ -121,14 +148,18 @@ impl Store {
 
 fn bucket_undelete(buckets: &RwLock<BTreeMap<String, Arc<Bucket>>>, bucket: Arc<Bucket>) {
     // The old handle is marked removed; reload it from disk so writers work again.
-    match bucket::read_bucket_meta(bucket.dir()).and_then(|meta| Bucket::load(bucket.dir().to_owned(), meta)) {
+    match bucket::read_bucket_meta(bucket.dir())
+        .and_then(|meta| Bucket::load(bucket.dir().to_owned(), meta))
+    {
         Ok(fresh) => {
             buckets
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(fresh.name.clone(), Arc::new(fresh));
         }
-        Err(err) => warn!(bucket = %bucket.name, %err, "could not reload a bucket after a failed delete"),
+        Err(err) => {
+            warn!(bucket = %bucket.name, %err, "could not reload a bucket after a failed delete")
+        }
     }
 }
 
@@ -140,7 +171,9 @@ fn load_buckets(buckets_dir: &Path) -> io::Result<BTreeMap<String, Arc<Bucket>>>
         if !entry.file_type()?.is_dir() {
             continue;
         }
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
         if name.starts_with(".trash-") {
             let _ = std::fs::remove_dir_all(entry.path());
             continue;

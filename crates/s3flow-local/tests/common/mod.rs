@@ -31,7 +31,12 @@ impl TestServer {
     /// A new bucket with a unique name.
     pub async fn bucket(&self) -> String {
         let name = unique_name("bucket");
-        self.client().create_bucket().bucket(&name).send().await.unwrap();
+        self.client()
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap();
         name
     }
 }
@@ -66,7 +71,11 @@ pub fn client_with_keys(
 
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The S3 error code of a failed SDK call.
@@ -78,10 +87,15 @@ pub fn code<T, E: ProvideErrorMetadata>(result: Result<T, E>) -> String {
 }
 
 /// The HTTP status of a failed SDK call.
-pub fn status<T, E>(result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>) -> u16 {
+pub fn status<T, E>(
+    result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> u16 {
     match result {
         Ok(_) => panic!("expected an error"),
-        Err(err) => err.raw_response().map(|r| r.status().as_u16()).expect("an HTTP response"),
+        Err(err) => err
+            .raw_response()
+            .map(|r| r.status().as_u16())
+            .expect("an HTTP response"),
     }
 }
 
