@@ -20,9 +20,17 @@ pub fn run() -> ExitCode {
     if let Err(err) = init_logging(cli.log_level.as_deref()) {
         return failure(&err);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(e) => return failure(&Error::new(ErrorCode::UpstreamUnavailable, format!("cannot start the runtime: {e}"))),
+        Err(e) => {
+            return failure(&Error::new(
+                ErrorCode::UpstreamUnavailable,
+                format!("cannot start the runtime: {e}"),
+            ))
+        }
     };
     let result = runtime.block_on(commands::dispatch(cli.command, &cli.connection));
     match result {
@@ -68,9 +76,17 @@ fn usage_error(err: clap::Error) -> ExitCode {
         let _ = err.print();
         return exit_code(err.exit_code());
     }
-    let json = Error::invalid_input(usage_message(&err.render().to_string())).to_json();
+    let message = match err.kind() {
+        clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "a subcommand is required (see s3flow --help)".to_owned()
+        }
+        _ => usage_message(&err.render().to_string()),
+    };
+    let json = Error::invalid_input(message).to_json();
     let stdout = std::io::stdout();
-    let _ = stdout.lock().write_all(output::json(&json, stdout.is_terminal()).as_bytes());
+    let _ = stdout
+        .lock()
+        .write_all(output::json(&json, stdout.is_terminal()).as_bytes());
     let _ = err.print();
     exit_code(err.exit_code())
 }
@@ -98,9 +114,16 @@ fn init_logging(filter: Option<&str>) -> Result<(), Error> {
     // s3s logs whole requests, Authorization header included, at debug: keep it at info
     // unless the filter names it on purpose.
     let verbose = filter.contains("debug") || filter.contains("trace");
-    let directives = if verbose && !filter.contains("s3s") { format!("{filter},s3s=info") } else { filter.to_owned() };
-    let env_filter = tracing_subscriber::EnvFilter::try_new(&directives)
-        .map_err(|e| Error::invalid_input(format!("--log-level: {filter:?} is not a level or filter: {e}")))?;
+    let directives = if verbose && !filter.contains("s3s") {
+        format!("{filter},s3s=info")
+    } else {
+        filter.to_owned()
+    };
+    let env_filter = tracing_subscriber::EnvFilter::try_new(&directives).map_err(|e| {
+        Error::invalid_input(format!(
+            "--log-level: {filter:?} is not a level or filter: {e}"
+        ))
+    })?;
     tracing_subscriber::fmt()
         .with_env_filter(env_filter)
         .with_writer(std::io::stderr)
@@ -116,8 +139,14 @@ mod tests {
     #[test]
     fn usage_errors_read_as_one_line() {
         let rendered = "error: the following required arguments were not provided:\n  <s3://bucket/key>\n\nUsage: s3flow head <s3://bucket/key>\n\nFor more information, try '--help'.\n";
-        assert_eq!(usage_message(rendered), "the following required arguments were not provided: <s3://bucket/key>");
+        assert_eq!(
+            usage_message(rendered),
+            "the following required arguments were not provided: <s3://bucket/key>"
+        );
         let rendered = "error: unexpected argument '--nope' found\n\n  tip: to pass '--nope' as a value, use '-- --nope'\n\nUsage: s3flow list\n";
-        assert_eq!(usage_message(rendered), "unexpected argument '--nope' found tip: to pass '--nope' as a value, use '-- --nope'");
+        assert_eq!(
+            usage_message(rendered),
+            "unexpected argument '--nope' found tip: to pass '--nope' as a value, use '-- --nope'"
+        );
     }
 }

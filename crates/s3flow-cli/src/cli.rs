@@ -4,7 +4,9 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::commands::{api, bucket, copy, delete, download, head, list, local, presign, run, upload};
+use crate::commands::{
+    api, bucket, copy, delete, download, head, list, local, presign, run, upload,
+};
 use crate::connection_args::ConnectionArgs;
 
 const ABOUT: &str = "s3flow: every S3 operation a workflow needs, from the shell. JSON on stdout.";
@@ -55,7 +57,13 @@ pub struct Cli {
 
     /// Log level or filter on stderr: error, warn (default), info, debug, trace, or
     /// directives such as s3flow=debug.
-    #[arg(long, env = "S3FLOW_LOG", global = true, value_name = "LEVEL", help_heading = "Output")]
+    #[arg(
+        long,
+        env = "S3FLOW_LOG",
+        global = true,
+        value_name = "LEVEL",
+        help_heading = "Output"
+    )]
     pub log_level: Option<String>,
 
     #[command(subcommand)]
@@ -68,6 +76,8 @@ pub enum OutputFormat {
     Table,
 }
 
+// Parsed once per process: boxing the big variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Upload a file, stdin, text, base64 or JSON under a (templated) key.
@@ -227,7 +237,10 @@ mod tests {
         fn walk(command: &clap::Command, path: &str) {
             for sub in command.get_subcommands() {
                 let path = format!("{path} {}", sub.get_name());
-                let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
                 assert!(help.contains("Example"), "{path} has no example");
                 assert!(sub.get_about().is_some(), "{path} has no description");
                 walk(sub, &path);
@@ -238,7 +251,16 @@ mod tests {
 
     #[test]
     fn connection_flags_are_global() {
-        let cli = Cli::try_parse_from(["s3flow", "list", "s3://b", "--region", "eu-west-1", "--output", "table"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "s3flow",
+            "list",
+            "s3://b",
+            "--region",
+            "eu-west-1",
+            "--output",
+            "table",
+        ])
+        .unwrap();
         assert_eq!(cli.connection.region.as_deref(), Some("eu-west-1"));
         assert_eq!(cli.output, OutputFormat::Table);
     }

@@ -44,15 +44,33 @@ pub struct ConnectionArgs {
     pub provider: Option<String>,
 
     /// Access key id (with --secret-access-key; default: the AWS credentials chain).
-    #[arg(long, env = "S3FLOW_ACCESS_KEY_ID", global = true, hide_env_values = true, value_name = "ID")]
+    #[arg(
+        long,
+        env = "S3FLOW_ACCESS_KEY_ID",
+        global = true,
+        hide_env_values = true,
+        value_name = "ID"
+    )]
     pub access_key_id: Option<String>,
 
     /// Secret access key. Prefer the S3FLOW_SECRET_ACCESS_KEY variable to the flag.
-    #[arg(long, env = "S3FLOW_SECRET_ACCESS_KEY", global = true, hide_env_values = true, value_name = "SECRET")]
+    #[arg(
+        long,
+        env = "S3FLOW_SECRET_ACCESS_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
     pub secret_access_key: Option<String>,
 
     /// Session token of temporary credentials. Prefer the S3FLOW_SESSION_TOKEN variable.
-    #[arg(long, env = "S3FLOW_SESSION_TOKEN", global = true, hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "S3FLOW_SESSION_TOKEN",
+        global = true,
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub session_token: Option<String>,
 
     /// Profile of the shared AWS config/credentials files (default chain only).
@@ -68,23 +86,48 @@ pub struct ConnectionArgs {
     pub external_id: Option<String>,
 
     /// Session name of the assumed role (with --role-arn; default s3flow).
-    #[arg(long, env = "S3FLOW_ROLE_SESSION_NAME", global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "S3FLOW_ROLE_SESSION_NAME",
+        global = true,
+        value_name = "NAME"
+    )]
     pub role_session_name: Option<String>,
 
     /// Lifetime of the assumed role's credentials, 900 to 43200 (with --role-arn).
-    #[arg(long, env = "S3FLOW_ROLE_DURATION_SECONDS", global = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "S3FLOW_ROLE_DURATION_SECONDS",
+        global = true,
+        value_name = "SECONDS"
+    )]
     pub role_duration_seconds: Option<u32>,
 
     /// Refuse every action on any other bucket (outside_restriction).
-    #[arg(long, env = "S3FLOW_RESTRICT_BUCKET", global = true, value_name = "BUCKET")]
+    #[arg(
+        long,
+        env = "S3FLOW_RESTRICT_BUCKET",
+        global = true,
+        value_name = "BUCKET"
+    )]
     pub restrict_bucket: Option<String>,
 
     /// Refuse every key that does not lie under this folder (outside_restriction).
-    #[arg(long, env = "S3FLOW_RESTRICT_PREFIX", global = true, value_name = "PREFIX")]
+    #[arg(
+        long,
+        env = "S3FLOW_RESTRICT_PREFIX",
+        global = true,
+        value_name = "PREFIX"
+    )]
     pub restrict_prefix: Option<String>,
 
     /// Public base URL used in pre-signed links when the store is reached under another host.
-    #[arg(long, env = "S3FLOW_PRESIGN_ENDPOINT", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "S3FLOW_PRESIGN_ENDPOINT",
+        global = true,
+        value_name = "URL"
+    )]
     pub presign_endpoint: Option<String>,
 
     /// PEM file of extra trusted CA certificates (self-signed MinIO, Ceph…).
@@ -96,7 +139,12 @@ pub struct ConnectionArgs {
     pub download_threads: Option<u32>,
 
     /// Parts uploaded at once in a multipart upload (1 to 256).
-    #[arg(long, env = "S3FLOW_UPLOAD_CONCURRENCY", global = true, value_name = "N")]
+    #[arg(
+        long,
+        env = "S3FLOW_UPLOAD_CONCURRENCY",
+        global = true,
+        value_name = "N"
+    )]
     pub upload_concurrency: Option<u32>,
 
     /// Multipart part size in bytes (5 MiB = 5242880 to 5 GiB).
@@ -108,7 +156,12 @@ pub struct ConnectionArgs {
     pub max_attempts: Option<u32>,
 
     /// Timeout per request attempt, in seconds.
-    #[arg(long, env = "S3FLOW_TIMEOUT_SECONDS", global = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "S3FLOW_TIMEOUT_SECONDS",
+        global = true,
+        value_name = "SECONDS"
+    )]
     pub timeout_seconds: Option<u64>,
 }
 
@@ -199,7 +252,9 @@ impl ConnectionArgs {
                         "--session-token: needs --access-key-id and --secret-access-key (AWS_SESSION_TOKEN works with the default chain)",
                     ));
                 }
-                Auth::DefaultChain { profile: self.profile.clone() }
+                Auth::DefaultChain {
+                    profile: self.profile.clone(),
+                }
             }
         };
         match &self.role_arn {
@@ -214,10 +269,15 @@ impl ConnectionArgs {
                 let role_only = [
                     ("--external-id", self.external_id.is_some()),
                     ("--role-session-name", self.role_session_name.is_some()),
-                    ("--role-duration-seconds", self.role_duration_seconds.is_some()),
+                    (
+                        "--role-duration-seconds",
+                        self.role_duration_seconds.is_some(),
+                    ),
                 ];
                 if let Some((flag, _)) = role_only.iter().find(|(_, given)| *given) {
-                    return Err(Error::invalid_input(format!("{flag}: only with --role-arn")));
+                    return Err(Error::invalid_input(format!(
+                        "{flag}: only with --role-arn"
+                    )));
                 }
                 Ok(source)
             }
@@ -253,11 +313,22 @@ mod tests {
 
     #[test]
     fn access_key_flags_make_an_access_key_auth() {
-        let conn = parse(&["--access-key-id", "AKID", "--secret-access-key", "s3cr3t", "--session-token", "tok"])
-            .to_connection()
-            .unwrap();
+        let conn = parse(&[
+            "--access-key-id",
+            "AKID",
+            "--secret-access-key",
+            "s3cr3t",
+            "--session-token",
+            "tok",
+        ])
+        .to_connection()
+        .unwrap();
         match conn.auth {
-            Auth::AccessKey { access_key_id, secret_access_key, session_token } => {
+            Auth::AccessKey {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => {
                 assert_eq!(access_key_id, "AKID");
                 assert_eq!(secret_access_key.expose(), "s3cr3t");
                 assert_eq!(session_token.unwrap().expose(), "tok");
@@ -268,8 +339,18 @@ mod tests {
 
     #[test]
     fn no_keys_means_the_default_chain() {
-        let conn = parse(&["--profile", "work"]).to_connection().unwrap();
-        assert_eq!(conn.auth, Auth::DefaultChain { profile: Some("work".into()) });
+        let conn = ConnectionArgs {
+            profile: Some("work".into()),
+            ..ConnectionArgs::default()
+        }
+        .to_connection()
+        .unwrap();
+        assert_eq!(
+            conn.auth,
+            Auth::DefaultChain {
+                profile: Some("work".into())
+            }
+        );
         let conn = ConnectionArgs::default().to_connection().unwrap();
         assert_eq!(conn.auth, Auth::DefaultChain { profile: None });
     }
@@ -283,7 +364,13 @@ mod tests {
             ..keys()
         };
         match args.to_connection().unwrap().auth {
-            Auth::AssumeRole { role_arn, external_id, duration_seconds, source, .. } => {
+            Auth::AssumeRole {
+                role_arn,
+                external_id,
+                duration_seconds,
+                source,
+                ..
+            } => {
                 assert_eq!(role_arn, "arn:aws:iam::123456789012:role/etl");
                 assert_eq!(external_id.as_deref(), Some("ext"));
                 assert_eq!(duration_seconds, Some(900));
@@ -291,9 +378,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let chain = ConnectionArgs { role_arn: Some("arn:aws:iam::1:role/r".into()), ..ConnectionArgs::default() };
+        let chain = ConnectionArgs {
+            role_arn: Some("arn:aws:iam::1:role/r".into()),
+            ..ConnectionArgs::default()
+        };
         match chain.to_connection().unwrap().auth {
-            Auth::AssumeRole { source, .. } => assert_eq!(*source, Auth::DefaultChain { profile: None }),
+            Auth::AssumeRole { source, .. } => {
+                assert_eq!(*source, Auth::DefaultChain { profile: None })
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -301,14 +393,38 @@ mod tests {
     #[test]
     fn flags_that_do_not_go_together_are_refused() {
         let cases = [
-            ConnectionArgs { secret_access_key: None, ..keys() },
-            ConnectionArgs { access_key_id: None, ..keys() },
-            ConnectionArgs { profile: Some("p".into()), ..keys() },
-            ConnectionArgs { session_token: Some("t".into()), ..ConnectionArgs::default() },
-            ConnectionArgs { external_id: Some("x".into()), ..keys() },
-            ConnectionArgs { role_session_name: Some("x".into()), ..keys() },
-            ConnectionArgs { provider: Some("dropbox".into()), ..keys() },
-            ConnectionArgs { connection: Some("prod".into()), ..keys() },
+            ConnectionArgs {
+                secret_access_key: None,
+                ..keys()
+            },
+            ConnectionArgs {
+                access_key_id: None,
+                ..keys()
+            },
+            ConnectionArgs {
+                profile: Some("p".into()),
+                ..keys()
+            },
+            ConnectionArgs {
+                session_token: Some("t".into()),
+                ..ConnectionArgs::default()
+            },
+            ConnectionArgs {
+                external_id: Some("x".into()),
+                ..keys()
+            },
+            ConnectionArgs {
+                role_session_name: Some("x".into()),
+                ..keys()
+            },
+            ConnectionArgs {
+                provider: Some("dropbox".into()),
+                ..keys()
+            },
+            ConnectionArgs {
+                connection: Some("prod".into()),
+                ..keys()
+            },
         ];
         for args in cases {
             let err = args.to_connection().unwrap_err();
@@ -319,28 +435,48 @@ mod tests {
 
     #[test]
     fn the_connection_store_is_not_there_yet() {
-        let err = ConnectionArgs { connection: Some("prod".into()), ..ConnectionArgs::default() }
-            .to_connection()
-            .unwrap_err();
-        assert!(err.message.contains("connection store is not available yet"), "{}", err.message);
+        let err = ConnectionArgs {
+            connection: Some("prod".into()),
+            ..ConnectionArgs::default()
+        }
+        .to_connection()
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("connection store is not available yet"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn every_field_reaches_the_connection() {
         let conn = parse(&[
-            "--region", "eu-west-1",
-            "--endpoint", "http://127.0.0.1:9000",
+            "--region",
+            "eu-west-1",
+            "--endpoint",
+            "http://127.0.0.1:9000",
             "--force-path-style",
-            "--provider", "MinIO",
-            "--restrict-bucket", "invoices",
-            "--restrict-prefix", "tenant-a/",
-            "--presign-endpoint", "https://files.example.com",
-            "--ca-bundle", "/etc/ca.pem",
-            "--download-threads", "8",
-            "--upload-concurrency", "4",
-            "--part-size", "16777216",
-            "--max-attempts", "3",
-            "--timeout-seconds", "30",
+            "--provider",
+            "MinIO",
+            "--restrict-bucket",
+            "invoices",
+            "--restrict-prefix",
+            "tenant-a/",
+            "--presign-endpoint",
+            "https://files.example.com",
+            "--ca-bundle",
+            "/etc/ca.pem",
+            "--download-threads",
+            "8",
+            "--upload-concurrency",
+            "4",
+            "--part-size",
+            "16777216",
+            "--max-attempts",
+            "3",
+            "--timeout-seconds",
+            "30",
         ])
         .to_connection()
         .unwrap();
@@ -350,7 +486,10 @@ mod tests {
         assert_eq!(conn.provider, Provider::Minio);
         assert_eq!(conn.restrict_bucket.as_deref(), Some("invoices"));
         assert_eq!(conn.restrict_prefix.as_deref(), Some("tenant-a/"));
-        assert_eq!(conn.presign_endpoint.as_deref(), Some("https://files.example.com"));
+        assert_eq!(
+            conn.presign_endpoint.as_deref(),
+            Some("https://files.example.com")
+        );
         assert_eq!(conn.ca_bundle.as_deref(), Some("/etc/ca.pem"));
         assert_eq!(conn.download_threads, Some(8));
         assert_eq!(conn.upload_concurrency, Some(4));
@@ -362,14 +501,20 @@ mod tests {
 
     #[test]
     fn force_path_style_takes_an_optional_bool() {
-        assert_eq!(parse(&["--force-path-style=false"]).force_path_style, Some(false));
+        assert_eq!(
+            parse(&["--force-path-style=false"]).force_path_style,
+            Some(false)
+        );
         assert_eq!(parse(&["--force-path-style"]).force_path_style, Some(true));
         assert_eq!(parse(&[]).force_path_style, None);
     }
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let args = ConnectionArgs { session_token: Some("very-secret-token".into()), ..keys() };
+        let args = ConnectionArgs {
+            session_token: Some("very-secret-token".into()),
+            ..keys()
+        };
         assert!(!format!("{args:?}").contains("very-secret"), "{args:?}");
         let conn = args.to_connection().unwrap();
         assert!(!format!("{conn:?}").contains("very-secret"));

@@ -14,7 +14,11 @@ pub fn render(value: &Value, format: OutputFormat, pretty: bool) -> String {
 }
 
 pub fn json(value: &Value, pretty: bool) -> String {
-    let text = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
     // Serializing a Value cannot fail (its map keys are strings).
     let mut text = text.unwrap_or_default();
     text.push('\n');
@@ -34,7 +38,10 @@ pub fn table(value: &Value) -> String {
         return objects_table(map, objects);
     }
     if let Some(buckets) = map.get("buckets").and_then(Value::as_array) {
-        let rows = buckets.iter().map(|b| vec![field(b, "created"), field(b, "name")]).collect();
+        let rows = buckets
+            .iter()
+            .map(|b| vec![field(b, "created"), field(b, "name")])
+            .collect();
         return columns(&["CREATED", "NAME"], rows);
     }
     if let Some(folders) = map.get("folders").and_then(Value::as_array) {
@@ -47,8 +54,18 @@ pub fn table(value: &Value) -> String {
 /// ends with the flag that continues it.
 fn objects_table(map: &Map<String, Value>, objects: &[Value]) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
-    for folder in map.get("folders").and_then(Value::as_array).into_iter().flatten() {
-        rows.push(vec![String::new(), "PRE".to_owned(), String::new(), scalar(folder)]);
+    for folder in map
+        .get("folders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        rows.push(vec![
+            String::new(),
+            "PRE".to_owned(),
+            String::new(),
+            scalar(folder),
+        ]);
     }
     for object in objects {
         rows.push(vec![
@@ -97,11 +114,20 @@ fn columns(headers: &[&str], rows: Vec<Vec<String>>) -> String {
 fn key_values(value: &Value) -> String {
     let mut pairs = Vec::new();
     flatten("", value, &mut pairs);
-    pairs.into_iter().map(|(name, value)| format!("{name}: {value}\n")).collect()
+    pairs
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}\n"))
+        .collect()
 }
 
 fn flatten(name: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    let join = |child: &str| if name.is_empty() { child.to_owned() } else { format!("{name}.{child}") };
+    let join = |child: &str| {
+        if name.is_empty() {
+            child.to_owned()
+        } else {
+            format!("{name}.{child}")
+        }
+    };
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (child, inner) in map {
@@ -113,14 +139,20 @@ fn flatten(name: &str, value: &Value, out: &mut Vec<(String, String)>) {
                 flatten(&format!("{name}[{i}]"), inner, out);
             }
         }
-        Value::Array(items) => out.push((name.to_owned(), items.iter().map(scalar).collect::<Vec<_>>().join(", "))),
+        Value::Array(items) => out.push((
+            name.to_owned(),
+            items.iter().map(scalar).collect::<Vec<_>>().join(", "),
+        )),
         Value::Object(_) => out.push((name.to_owned(), "{}".to_owned())),
         other => out.push((name.to_owned(), scalar(other))),
     }
 }
 
 fn field(value: &Value, name: &str) -> String {
-    value.get(name).map(scalar).unwrap_or_else(|| "-".to_owned())
+    value
+        .get(name)
+        .map(scalar)
+        .unwrap_or_else(|| "-".to_owned())
 }
 
 fn scalar(value: &Value) -> String {
@@ -164,9 +196,14 @@ mod tests {
 
     #[test]
     fn buckets_and_folders() {
-        let buckets = table(&json!({"buckets": [{"name": "b1", "created": "2026-01-01T00:00:00Z"}]}));
-        assert_eq!(buckets, "CREATED               NAME\n2026-01-01T00:00:00Z  b1\n");
-        let folders = table(&json!({"bucket": "b", "prefix": "", "folders": ["a/", "b/"], "count": 2}));
+        let buckets =
+            table(&json!({"buckets": [{"name": "b1", "created": "2026-01-01T00:00:00Z"}]}));
+        assert_eq!(
+            buckets,
+            "CREATED               NAME\n2026-01-01T00:00:00Z  b1\n"
+        );
+        let folders =
+            table(&json!({"bucket": "b", "prefix": "", "folders": ["a/", "b/"], "count": 2}));
         assert_eq!(folders, "a/\nb/\n");
     }
 

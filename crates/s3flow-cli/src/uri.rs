@@ -18,7 +18,9 @@ pub struct S3Uri {
 impl S3Uri {
     pub fn parse(uri: &str) -> Result<S3Uri> {
         let rest = uri.strip_prefix(SCHEME).ok_or_else(|| {
-            Error::invalid_input(format!("{uri:?} is not an s3:// URI (expected s3://bucket/key)"))
+            Error::invalid_input(format!(
+                "{uri:?} is not an s3:// URI (expected s3://bucket/key)"
+            ))
         })?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         Ok(S3Uri {
@@ -32,7 +34,9 @@ impl S3Uri {
         let parsed = S3Uri::parse(uri)?;
         match parsed.key {
             Some(key) => Ok((parsed.bucket, key)),
-            None => Err(Error::invalid_input(format!("{uri}: a key is required (s3://bucket/key)"))),
+            None => Err(Error::invalid_input(format!(
+                "{uri}: a key is required (s3://bucket/key)"
+            ))),
         }
     }
 
@@ -40,7 +44,9 @@ impl S3Uri {
     pub fn bucket_only(uri: &str) -> Result<Option<String>> {
         let parsed = S3Uri::parse(uri)?;
         if parsed.key.is_some() {
-            return Err(Error::invalid_input(format!("{uri}: expected a bucket only (s3://bucket)")));
+            return Err(Error::invalid_input(format!(
+                "{uri}: expected a bucket only (s3://bucket)"
+            )));
         }
         Ok(parsed.bucket)
     }
@@ -78,19 +84,50 @@ mod tests {
 
     #[test]
     fn bucket_alone() {
-        assert_eq!(S3Uri::parse("s3://b").unwrap(), S3Uri { bucket: Some("b".into()), key: None });
-        assert_eq!(S3Uri::parse("s3://b/").unwrap(), S3Uri { bucket: Some("b".into()), key: None });
-        assert_eq!(S3Uri::parse("s3:///k").unwrap(), S3Uri { bucket: None, key: Some("k".into()) });
+        assert_eq!(
+            S3Uri::parse("s3://b").unwrap(),
+            S3Uri {
+                bucket: Some("b".into()),
+                key: None
+            }
+        );
+        assert_eq!(
+            S3Uri::parse("s3://b/").unwrap(),
+            S3Uri {
+                bucket: Some("b".into()),
+                key: None
+            }
+        );
+        assert_eq!(
+            S3Uri::parse("s3:///k").unwrap(),
+            S3Uri {
+                bucket: None,
+                key: Some("k".into())
+            }
+        );
     }
 
     #[test]
     fn refusals_are_invalid_input() {
         for bad in ["/tmp/x", "https://b/k", "S3:/b/k", "b/k", ""] {
-            assert_eq!(S3Uri::parse(bad).unwrap_err().code, ErrorCode::InvalidInput, "{bad}");
+            assert_eq!(
+                S3Uri::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidInput,
+                "{bad}"
+            );
         }
-        assert_eq!(S3Uri::object("s3://b").unwrap_err().code, ErrorCode::InvalidInput);
-        assert_eq!(S3Uri::object("s3://b/").unwrap_err().code, ErrorCode::InvalidInput);
-        assert_eq!(S3Uri::bucket_only("s3://b/k").unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(
+            S3Uri::object("s3://b").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            S3Uri::object("s3://b/").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            S3Uri::bucket_only("s3://b/k").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
         assert_eq!(S3Uri::bucket_only("s3://b").unwrap(), Some("b".into()));
     }
 

@@ -44,7 +44,11 @@ pub async fn run(args: ApiArgs, connection: &ConnectionArgs) -> Result<Outcome> 
         headers: map_of(args.header),
         text: args.text,
         base64: args.base64,
-        json: args.json.as_deref().map(|j| parse_json("--json", j)).transpose()?,
+        json: args
+            .json
+            .as_deref()
+            .map(|j| parse_json("--json", j))
+            .transpose()?,
     };
     let client = connect(connection).await?;
     json(api_call::run(&client, input).await?)

@@ -116,7 +116,16 @@ pub async fn run(args: BucketArgs, connection: &ConnectionArgs) -> Result<Outcom
         BucketCommand::Versioning(args) => {
             let bucket = S3Uri::bucket_only(&args.uri)?;
             let client = connect(connection).await?;
-            json(set_versioning::run(&client, SetVersioningInput { bucket, enabled: args.enable }).await?)
+            json(
+                set_versioning::run(
+                    &client,
+                    SetVersioningInput {
+                        bucket,
+                        enabled: args.enable,
+                    },
+                )
+                .await?,
+            )
         }
     }
 }

@@ -95,8 +95,14 @@ mod tests {
 
     #[test]
     fn folder_targets_take_the_file_name() {
-        assert_eq!(target_key(Some("x/y.pdf".into()), "a/r.pdf").unwrap(), "x/y.pdf");
-        assert_eq!(target_key(Some("archive/".into()), "a/r.pdf").unwrap(), "archive/r.pdf");
+        assert_eq!(
+            target_key(Some("x/y.pdf".into()), "a/r.pdf").unwrap(),
+            "x/y.pdf"
+        );
+        assert_eq!(
+            target_key(Some("archive/".into()), "a/r.pdf").unwrap(),
+            "archive/r.pdf"
+        );
         assert_eq!(target_key(None, "a/r.pdf").unwrap(), "r.pdf");
         assert!(target_key(None, "a/").is_err());
     }

@@ -48,7 +48,17 @@ pub async fn run(args: DeleteArgs, connection: &ConnectionArgs) -> Result<Outcom
     }
     let (bucket, key) = S3Uri::object(&args.uri)?;
     let client = connect(connection).await?;
-    json(delete::run(&client, DeleteInput { bucket, key, version_id: args.version_id }).await?)
+    json(
+        delete::run(
+            &client,
+            DeleteInput {
+                bucket,
+                key,
+                version_id: args.version_id,
+            },
+        )
+        .await?,
+    )
 }
 
 /// `--recursive` works on folders: `logs` means `logs/`, so `logs-old/` is never caught by
@@ -81,12 +91,15 @@ pub async fn run_objects(args: DeleteObjectsArgs, connection: &ConnectionArgs) -
     let mut keys = args.keys;
     if let Some(path) = &args.keys_from {
         let bytes = read_file_or_stdin("--keys-from", path)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Error::invalid_input(format!("--keys-from: {path:?} is not UTF-8 text")))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::invalid_input(format!("--keys-from: {path:?} is not UTF-8 text"))
+        })?;
         keys.extend(key_lines(&text));
     }
     if keys.is_empty() {
-        return Err(Error::invalid_input("keys: give --key KEY (repeatable) or --keys-from FILE|-"));
+        return Err(Error::invalid_input(
+            "keys: give --key KEY (repeatable) or --keys-from FILE|-",
+        ));
     }
     let client = connect(connection).await?;
     json(delete_objects::run(&client, DeleteObjectsInput { bucket, keys }).await?)
@@ -95,7 +108,9 @@ pub async fn run_objects(args: DeleteObjectsArgs, connection: &ConnectionArgs) -
 /// One key per line; `\r\n` endings and empty lines are dropped, spaces are kept (they are
 /// legal in keys).
 fn key_lines(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.lines().filter(|line| !line.is_empty()).map(str::to_owned)
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

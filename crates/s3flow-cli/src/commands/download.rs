@@ -57,7 +57,9 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
         }
         Some("-") => {
             if input.as_.is_some() {
-                return Err(Error::invalid_input("--as: not with DEST -, which writes the raw bytes"));
+                return Err(Error::invalid_input(
+                    "--as: not with DEST -, which writes the raw bytes",
+                ));
             }
             // Fetched whole through the inline base64 form: the library's download is the one
             // path that checks sizes and maps errors. Streaming to stdout arrives with the
@@ -70,12 +72,21 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
                 Some(Content::Base64(encoded)) => base64::engine::general_purpose::STANDARD
                     .decode(encoded)
                     .map(Outcome::Raw)
-                    .map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("{}: {e}", args.uri))),
-                _ => Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{}: no content came back", args.uri))),
+                    .map_err(|e| {
+                        Error::new(ErrorCode::UpstreamUnavailable, format!("{}: {e}", args.uri))
+                    }),
+                _ => Err(Error::new(
+                    ErrorCode::UpstreamUnavailable,
+                    format!("{}: no content came back", args.uri),
+                )),
             }
         }
         Some(dest) => {
-            input.to = Some(file_target(dest, &input.key)?.to_string_lossy().into_owned());
+            input.to = Some(
+                file_target(dest, &input.key)?
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             input.as_.get_or_insert(DownloadAs::File);
             let client = connect(connection).await?;
             json(download::run(&client, input).await?)
@@ -105,9 +116,18 @@ mod tests {
     fn directories_get_the_key_name() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().to_str().unwrap();
-        assert_eq!(file_target(dest, "a/b/r.pdf").unwrap(), dir.path().join("r.pdf"));
-        assert_eq!(file_target("out/", "r.pdf").unwrap(), Path::new("out/").join("r.pdf"));
-        assert_eq!(file_target("out.pdf", "a/r.pdf").unwrap(), Path::new("out.pdf"));
+        assert_eq!(
+            file_target(dest, "a/b/r.pdf").unwrap(),
+            dir.path().join("r.pdf")
+        );
+        assert_eq!(
+            file_target("out/", "r.pdf").unwrap(),
+            Path::new("out/").join("r.pdf")
+        );
+        assert_eq!(
+            file_target("out.pdf", "a/r.pdf").unwrap(),
+            Path::new("out.pdf")
+        );
         assert!(file_target(dest, "a/..").is_err());
         assert!(file_target(dest, "folder/").is_err());
     }

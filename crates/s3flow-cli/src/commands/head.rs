@@ -22,5 +22,15 @@ pub struct HeadArgs {
 pub async fn run(args: HeadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
     let (bucket, key) = S3Uri::object(&args.uri)?;
     let client = connect(connection).await?;
-    json(head::run(&client, HeadInput { bucket, key, version_id: args.version_id }).await?)
+    json(
+        head::run(
+            &client,
+            HeadInput {
+                bucket,
+                key,
+                version_id: args.version_id,
+            },
+        )
+        .await?,
+    )
 }

@@ -46,7 +46,14 @@ pub async fn run(args: LocalArgs, connection: &ConnectionArgs) -> Result<Outcome
             std::io::ErrorKind::PermissionDenied => ErrorCode::AccessDenied,
             _ => ErrorCode::InvalidInput,
         };
-        Error::new(code, format!("local: cannot start on {} with data {}: {e}", args.listen, args.data.display()))
+        Error::new(
+            code,
+            format!(
+                "local: cannot start on {} with data {}: {e}",
+                args.listen,
+                args.data.display()
+            ),
+        )
     })?;
 
     let data = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
@@ -62,7 +69,10 @@ pub async fn run(args: LocalArgs, connection: &ConnectionArgs) -> Result<Outcome
 /// Printing the secret is the point here: it is this endpoint's own, made for this folder.
 fn announce(server: &LocalServer, data: &std::path::Path) {
     let endpoint = server.endpoint();
-    eprintln!("s3flow: local S3 endpoint on {endpoint} (data: {})", data.display());
+    eprintln!(
+        "s3flow: local S3 endpoint on {endpoint} (data: {})",
+        data.display()
+    );
     eprintln!("  access key: {}", server.access_key());
     eprintln!("  secret key: {}", server.secret_key());
     eprintln!("  region:     {}", server.region());
@@ -90,7 +100,10 @@ fn announce(server: &LocalServer, data: &std::path::Path) {
 
 /// Single quotes when the value holds anything a shell would interpret.
 fn shell_quote(value: &str) -> String {
-    let plain = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+,=".contains(&b));
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+,=".contains(&b));
     if plain {
         value.to_owned()
     } else {

@@ -93,7 +93,8 @@ pub fn map_of(pairs: Vec<(String, String)>) -> Option<BTreeMap<String, String>> 
 
 /// A JSON value given on the command line.
 pub fn parse_json(flag: &str, text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| Error::invalid_input(format!("{flag}: not valid JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::invalid_input(format!("{flag}: not valid JSON: {e}")))
 }
 
 /// All of stdin.
@@ -111,7 +112,8 @@ pub fn read_file_or_stdin(what: &str, path: &str) -> Result<Vec<u8>> {
     if path == "-" {
         read_stdin(what)
     } else {
-        std::fs::read(path).map_err(|e| Error::invalid_input(format!("{what}: cannot read {path:?}: {e}")))
+        std::fs::read(path)
+            .map_err(|e| Error::invalid_input(format!("{what}: cannot read {path:?}: {e}")))
     }
 }
 
@@ -134,9 +136,16 @@ mod tests {
 
     #[test]
     fn enums_use_their_json_names() {
-        assert_eq!(parse_enum::<Acl>("--acl", "public-read").unwrap(), Acl::PublicRead);
+        assert_eq!(
+            parse_enum::<Acl>("--acl", "public-read").unwrap(),
+            Acl::PublicRead
+        );
         let err = parse_enum::<Acl>("--acl", "public").unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput);
-        assert!(err.message.contains("--acl") && err.message.contains("public-read"), "{}", err.message);
+        assert!(
+            err.message.contains("--acl") && err.message.contains("public-read"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -27,7 +27,9 @@ pub async fn run(args: RunArgs, connection: &ConnectionArgs) -> Result<Outcome> 
         Some(source) => read_input(source)?,
     };
     let client = connect(connection).await?;
-    actions::run_json(&client, action, input).await.map(Outcome::Json)
+    actions::run_json(&client, action, input)
+        .await
+        .map(Outcome::Json)
 }
 
 /// `JSON`, `@file` or `-`.
@@ -39,17 +41,25 @@ fn read_input(source: &str) -> Result<Value> {
             None => return parse_json("--input", source),
         },
     };
-    let text = String::from_utf8(text).map_err(|_| Error::invalid_input("--input: not UTF-8 text"))?;
+    let text =
+        String::from_utf8(text).map_err(|_| Error::invalid_input("--input: not UTF-8 text"))?;
     parse_json("--input", &text)
 }
 
 /// The catalog name, also accepting the CLI's dashes (`list-folders`).
 fn known_action(name: &str) -> Result<&'static str> {
     let wanted = name.replace('-', "_");
-    ACTIONS.iter().copied().find(|a| *a == wanted).ok_or_else(|| {
-        // The same code the library gives an unknown action, so `run` and the service agree.
-        Error::not_found(format!("unknown action {name:?}; actions: {}", ACTIONS.join(", ")))
-    })
+    ACTIONS
+        .iter()
+        .copied()
+        .find(|a| *a == wanted)
+        .ok_or_else(|| {
+            // The same code the library gives an unknown action, so `run` and the service agree.
+            Error::not_found(format!(
+                "unknown action {name:?}; actions: {}",
+                ACTIONS.join(", ")
+            ))
+        })
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +71,12 @@ pub struct SchemaArgs {
 pub fn schema(args: SchemaArgs) -> Result<Outcome> {
     let value = match args.action {
         Some(name) => action_schema(known_action(&name)?)?,
-        None => Value::Array(ACTIONS.iter().map(|a| action_schema(a)).collect::<Result<_>>()?),
+        None => Value::Array(
+            ACTIONS
+                .iter()
+                .map(|a| action_schema(a))
+                .collect::<Result<_>>()?,
+        ),
     };
     Ok(Outcome::Json(value))
 }
@@ -69,7 +84,9 @@ pub fn schema(args: SchemaArgs) -> Result<Outcome> {
 fn action_schema(action: &str) -> Result<Value> {
     let (input, output) = actions::schemas(action)
         .ok_or_else(|| Error::not_found(format!("unknown action {action:?}")))?;
-    let as_json = |schema| serde_json::to_value(schema).map_err(|e| Error::invalid_input(format!("schema: {e}")));
+    let as_json = |schema| {
+        serde_json::to_value(schema).map_err(|e| Error::invalid_input(format!("schema: {e}")))
+    };
     Ok(json!({
         "action": action,
         "summary": actions::summary(action),
@@ -92,17 +109,33 @@ mod tests {
 
     #[test]
     fn inline_input() {
-        assert_eq!(read_input(r#"{"bucket":"b"}"#).unwrap(), json!({"bucket": "b"}));
-        assert_eq!(read_input("{nope").unwrap_err().code, ErrorCode::InvalidInput);
-        assert_eq!(read_input("@/nonexistent/input.json").unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(
+            read_input(r#"{"bucket":"b"}"#).unwrap(),
+            json!({"bucket": "b"})
+        );
+        assert_eq!(
+            read_input("{nope").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            read_input("@/nonexistent/input.json").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
     }
 
     #[test]
     fn every_action_has_a_schema() {
-        let Outcome::Json(Value::Array(all)) = schema(SchemaArgs { action: None }).unwrap() else { panic!() };
+        let Outcome::Json(Value::Array(all)) = schema(SchemaArgs { action: None }).unwrap() else {
+            panic!()
+        };
         assert_eq!(all.len(), ACTIONS.len());
         for entry in &all {
-            assert!(entry["summary"].is_string() && entry["input"].is_object() && entry["output"].is_object(), "{entry}");
+            assert!(
+                entry["summary"].is_string()
+                    && entry["input"].is_object()
+                    && entry["output"].is_object(),
+                "{entry}"
+            );
         }
     }
 }
