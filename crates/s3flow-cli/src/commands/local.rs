@@ -57,9 +57,10 @@ pub async fn run(args: LocalArgs, connection: &ConnectionArgs) -> Result<Outcome
     })?;
 
     let data = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
+    let stop = stop_signal()?;
     announce(&server, &data);
 
-    wait_for_stop().await;
+    stop.await;
     eprintln!("s3flow: stopping the local S3 endpoint…");
     server.shutdown().await;
     Ok(Outcome::Done)
@@ -111,26 +112,30 @@ fn shell_quote(value: &str) -> String {
     }
 }
 
-/// Ctrl-C, or SIGTERM on Unix (what `kill`, systemd and container runtimes send).
-async fn wait_for_stop() {
+/// Ctrl-C, or SIGTERM on Unix (what `kill`, systemd and container runtimes send). The
+/// handlers are installed before this returns, so a signal sent as soon as the endpoint is
+/// announced already stops it gracefully instead of killing the process.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    let failed =
+        |e: std::io::Error| Error::invalid_input(format!("local: cannot listen for signals: {e}"));
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(failed)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(failed)?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = failed;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
