@@ -34,8 +34,14 @@ pub struct Caps {
     pub auth: bool,
     /// Longest key the store keeps (Garage's LMDB metadata caps keys near 500 bytes).
     pub max_key_bytes: usize,
-    /// Keys that start with `/` keep it (Garage was seen to lose it: listing by such a prefix finds nothing).
+    /// Keys that start with `/` keep it in listings (Garage and SeaweedFS list them without it).
     pub leading_slash_prefix: bool,
+    /// `//` inside a key survives a listing (SeaweedFS lists `a//b` as `a/b`).
+    pub double_slash: bool,
+    /// Keys with `.`/`..` segments are stored (SeaweedFS refuses them with 400).
+    pub dot_segments: bool,
+    /// A key ending in `/` keeps its body (SeaweedFS stores it as an empty folder marker).
+    pub trailing_slash_body: bool,
     /// The store returns `x-amz-version-id` even for unversioned buckets (Garage does).
     pub version_ids_always: bool,
 }
@@ -63,6 +69,9 @@ impl Backend {
                 auth: true,
                 max_key_bytes: 1024,
                 leading_slash_prefix: true,
+                double_slash: true,
+                dot_segments: true,
+                trailing_slash_body: true,
                 version_ids_always: false,
             },
             Backend::Seaweedfs => Caps {
@@ -75,7 +84,10 @@ impl Backend {
                 storage_classes: true,
                 auth: true,
                 max_key_bytes: 1024,
-                leading_slash_prefix: true,
+                leading_slash_prefix: false,
+                double_slash: false,
+                dot_segments: false,
+                trailing_slash_body: false,
                 version_ids_always: false,
             },
             Backend::Moto => Caps {
@@ -89,6 +101,9 @@ impl Backend {
                 auth: false,
                 max_key_bytes: 1024,
                 leading_slash_prefix: true,
+                double_slash: true,
+                dot_segments: true,
+                trailing_slash_body: true,
                 version_ids_always: false,
             },
             Backend::Garage => Caps {
@@ -100,8 +115,11 @@ impl Backend {
                 sts: false,
                 storage_classes: false,
                 auth: true,
-                max_key_bytes: 480,
+                max_key_bytes: 1024,
                 leading_slash_prefix: false,
+                double_slash: true,
+                dot_segments: true,
+                trailing_slash_body: true,
                 version_ids_always: true,
             },
         }
