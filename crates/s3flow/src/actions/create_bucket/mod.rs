@@ -42,6 +42,10 @@ pub async fn run(client: &Client, input: CreateBucketInput) -> Result<CreateBuck
     }
     let acl = input.acl.map(Acl::bucket).transpose()?;
     let s3 = client.s3_in_region(&region);
+    // us-east-1 (and moto) answer 200 to creating a bucket you already own: ask first.
+    if s3.head_bucket().bucket(&bucket).send().await.is_ok() {
+        return Err(Error::new(ErrorCode::AlreadyExists, format!("bucket {bucket:?} already exists")));
+    }
     // us-east-1 is the one region S3 wants no LocationConstraint for.
     let configuration = (region != "us-east-1").then(|| {
         CreateBucketConfiguration::builder()
