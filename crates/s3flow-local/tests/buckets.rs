@@ -152,7 +152,7 @@ async fn location_reports_the_configured_region() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn versioning_is_never_enabled() {
+async fn versioning_status_is_reported_and_validated() {
     let t = TestServer::start().await;
     let c = t.client();
     let name = t.bucket().await;
@@ -162,15 +162,42 @@ async fn versioning_is_never_enabled() {
         .send()
         .await
         .unwrap();
+    // Never enabled: no Status element.
     assert!(versioning.status().is_none());
+    assert!(versioning.mfa_delete().is_none());
+    for status in [
+        BucketVersioningStatus::Enabled,
+        BucketVersioningStatus::Suspended,
+    ] {
+        c.put_bucket_versioning()
+            .bucket(&name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(status.clone())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let versioning = c
+            .get_bucket_versioning()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(versioning.status(), Some(&status));
+    }
+    // MFA delete is refused.
     let result = c
         .put_bucket_versioning()
         .bucket(&name)
         .versioning_configuration(
             VersioningConfiguration::builder()
                 .status(BucketVersioningStatus::Enabled)
+                .mfa_delete(aws_sdk_s3::types::MfaDelete::Enabled)
                 .build(),
         )
+        .mfa("arn:aws:iam::123456789012:mfa/user 123456")
         .send()
         .await;
     assert_eq!(code(result), "NotImplemented");
@@ -178,6 +205,20 @@ async fn versioning_is_never_enabled() {
         code(
             c.get_bucket_versioning()
                 .bucket("missing-bucket")
+                .send()
+                .await
+        ),
+        "NoSuchBucket"
+    );
+    assert_eq!(
+        code(
+            c.put_bucket_versioning()
+                .bucket("missing-bucket")
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Enabled)
+                        .build(),
+                )
                 .send()
                 .await
         ),

@@ -4,7 +4,7 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::common::{check_canned_acl, check_version_id, owner};
+use super::common::{check_canned_acl, owner};
 use super::LocalS3;
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -56,11 +56,8 @@ impl LocalS3 {
         req: &S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let input = &req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = bucket
-            .get(&input.key)
-            .ok_or_else(crate::store::no_such_key)?;
+        let meta = bucket.lookup(&input.key, input.version_id.as_deref())?;
         Ok(S3Response::new(GetObjectAclOutput {
             grants: Some(owner_full_control(meta.acl.as_deref())),
             owner: Some(owner()),
@@ -73,13 +70,12 @@ impl LocalS3 {
         req: S3Request<PutObjectAclInput>,
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let input = req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
         // An explicit policy document is accepted and not interpreted (single account); a
         // canned ACL is stored and reflected by GetObjectAcl.
         let acl = check_canned_acl(input.acl.as_ref())?;
         bucket
-            .update_meta(&input.key, |meta| {
+            .update_meta(&input.key, input.version_id.as_deref(), |meta| {
                 if acl.is_some() {
                     meta.acl = acl;
                 }

@@ -6,6 +6,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 use super::acl::owner_full_control;
 use super::common::{check_new_bucket_name, owner, timestamp};
 use super::LocalS3;
+use crate::store::version::Versioning;
 
 /// The region AWS reports as an empty `LocationConstraint`.
 const US_EAST_1: &str = "us-east-1";
@@ -85,21 +86,48 @@ impl LocalS3 {
         &self,
         req: &S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        self.store.bucket(&req.input.bucket)?;
-        // Versioning is never enabled here: an empty configuration, as for a bucket that
-        // never had it.
-        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+        let bucket = self.store.bucket(&req.input.bucket)?;
+        // No Status element while versioning was never enabled, as on S3.
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: bucket
+                .versioning()
+                .status()
+                .map(BucketVersioningStatus::from_static),
+            mfa_delete: None,
+        }))
     }
 
-    pub(super) fn do_put_bucket_versioning(
+    pub(super) async fn do_put_bucket_versioning(
         &self,
-        req: &S3Request<PutBucketVersioningInput>,
+        req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        self.store.bucket(&req.input.bucket)?;
-        Err(s3_error!(
-            NotImplemented,
-            "Bucket versioning is not supported by the s3flow local endpoint"
-        ))
+        let input = req.input;
+        let bucket = self.store.bucket(&input.bucket)?;
+        let config = &input.versioning_configuration;
+        if input.mfa.is_some()
+            || config
+                .mfa_delete
+                .as_ref()
+                .is_some_and(|m| m.as_str() == MFADelete::ENABLED)
+        {
+            return Err(s3_error!(
+                NotImplemented,
+                "MFA delete is not supported by the s3flow local endpoint"
+            ));
+        }
+        let versioning = match config.status.as_ref().map(BucketVersioningStatus::as_str) {
+            Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+            Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+            _ => {
+                return Err(s3_error!(
+                    IllegalVersioningConfigurationException,
+                    "The versioning configuration specified in the request is invalid."
+                ))
+            }
+        };
+        bucket.set_versioning(versioning).await?;
+        tracing::info!(bucket = %input.bucket, status = ?versioning, "bucket versioning changed");
+        Ok(S3Response::new(PutBucketVersioningOutput {}))
     }
 
     pub(super) fn do_get_bucket_acl(

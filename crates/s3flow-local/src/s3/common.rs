@@ -42,14 +42,6 @@ pub fn timestamp(t: OffsetDateTime) -> Timestamp {
     Timestamp::from(t)
 }
 
-/// Only the literal `null` version exists in an unversioned bucket.
-pub fn check_version_id(version_id: Option<&str>) -> S3Result<()> {
-    match version_id {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
-    }
-}
-
 /// Bucket naming rules beyond what s3s checks on every request (length, characters, no IP
 /// address, no `..`, no `xn--`): the reserved prefixes and suffixes
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>).

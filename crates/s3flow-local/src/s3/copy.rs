@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use s3s::dto::*;
-use s3s::{s3_error, S3Request, S3Response, S3Result};
+use s3s::{s3_error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::common::{
-    check_canned_acl, check_storage_class, check_version_id, metadata_to_map, parse_tagging_header,
-    strong_etag, timestamp, DEFAULT_CONTENT_TYPE,
+    check_canned_acl, check_storage_class, metadata_to_map, parse_tagging_header, strong_etag,
+    timestamp, DEFAULT_CONTENT_TYPE,
 };
 use super::LocalS3;
 use crate::store::meta::{now_seconds, ObjectAttrs, ObjectMeta};
@@ -18,6 +18,14 @@ use crate::store::{Bucket, Store};
 pub struct CopySourceObject {
     pub bucket: Arc<Bucket>,
     pub meta: Arc<ObjectMeta>,
+}
+
+impl CopySourceObject {
+    /// `x-amz-copy-source-version-id`: the version copied, when the source bucket is
+    /// versioned.
+    pub fn version_header(&self) -> Option<String> {
+        self.bucket.version_header(&self.meta)
+    }
 }
 
 pub struct CopySourceConditions<'a> {
@@ -43,9 +51,19 @@ pub fn resolve_copy_source(
             "Access point and Outposts copy sources are not supported"
         ));
     };
-    check_version_id(version_id.as_deref())?;
     let bucket = store.bucket(bucket)?;
-    let meta = bucket.get(key).ok_or_else(crate::store::no_such_key)?;
+    let meta = bucket
+        .lookup(key, version_id.as_deref())
+        .map_err(|err| match err.code() {
+            // S3's answers for a copy: a plain 404 for a deleted source, 400 for a delete
+            // marker named by version id.
+            S3ErrorCode::NoSuchKey => crate::store::no_such_key(),
+            S3ErrorCode::MethodNotAllowed => s3_error!(
+                InvalidRequest,
+                "The source of a copy request may not specifically refer to a delete marker by version id."
+            ),
+            _ => err,
+        })?;
     // Copy-source conditions all answer 412 (no 304 for copies), with the same precedence
     // as reads.
     super::common::ReadConditions {
@@ -54,7 +72,7 @@ pub fn resolve_copy_source(
         if_modified_since: conditions.if_modified_since,
         if_unmodified_since: conditions.if_unmodified_since,
     }
-    .check(&meta, s3s::S3ErrorCode::PreconditionFailed)?;
+    .check(&meta, S3ErrorCode::PreconditionFailed)?;
     Ok(CopySourceObject { bucket, meta })
 }
 
@@ -109,9 +127,13 @@ impl LocalS3 {
             .map(|s| s.as_str().to_owned());
 
         // S3 refuses a copy onto itself that changes nothing
-        // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+        // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html); copying an
+        // older version over the current one restores it and is allowed.
         if Arc::ptr_eq(&source.bucket, &target)
             && source.meta.key == input.key
+            && target
+                .get(&input.key)
+                .is_some_and(|current| Arc::ptr_eq(&current, &source.meta))
             && !replace_metadata
             && storage_class.is_none()
             && sse.is_none()
@@ -172,7 +194,7 @@ impl LocalS3 {
                 .await
             {
                 Ok(name) => break name,
-                Err(err) if attempts < 8 && *err.code() == s3s::S3ErrorCode::NoSuchKey => {
+                Err(err) if attempts < 8 && *err.code() == S3ErrorCode::NoSuchKey => {
                     attempts += 1;
                     source = resolve_copy_source(&self.store, &input.copy_source, &conditions)?;
                 }
@@ -182,6 +204,9 @@ impl LocalS3 {
 
         let meta = ObjectMeta {
             key: input.key,
+            version_id: None,
+            delete_marker: false,
+            seq: 0,
             data_file,
             size: source.meta.size,
             etag: source.meta.etag.clone(),
@@ -195,6 +220,8 @@ impl LocalS3 {
         };
         let meta = target.commit(meta).await?;
         Ok(S3Response::new(CopyObjectOutput {
+            version_id: target.version_header(&meta),
+            copy_source_version_id: source.version_header(),
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(strong_etag(&meta.etag)),
                 last_modified: Some(timestamp(meta.last_modified)),

@@ -1,13 +1,23 @@
-//! DeleteObject and DeleteObjects.
+//! DeleteObject and DeleteObjects: removal in an unversioned bucket, delete markers and
+//! permanent deletion of versions in a versioned one.
 
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::common::check_version_id;
 use super::LocalS3;
+use crate::store::{Bucket, DeleteOutcome};
 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
+
+/// Deletes the version `version_id` of `key`, or (without one) the object itself: a delete
+/// marker when versioning is on. A missing key or version succeeds, as on S3.
+async fn delete(bucket: &Bucket, key: &str, version_id: Option<&str>) -> S3Result<DeleteOutcome> {
+    match version_id {
+        None => bucket.delete_object(key).await,
+        Some(version) => bucket.delete_version(key, version).await,
+    }
+}
 
 impl LocalS3 {
     pub(super) async fn do_delete_object(
@@ -15,14 +25,16 @@ impl LocalS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let input = req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
         if let Some(cond) = input.if_match.as_ref() {
             // Conditional delete: only the expected version (S3 answers 412 otherwise, and
             // NoSuchKey when there is nothing to delete).
             let meta = bucket
-                .get(&input.key)
-                .ok_or_else(crate::store::no_such_key)?;
+                .lookup(&input.key, input.version_id.as_deref())
+                .map_err(|err| match err.code() {
+                    s3s::S3ErrorCode::NoSuchKey => crate::store::no_such_key(),
+                    _ => err,
+                })?;
             let matches = match cond {
                 ETagCondition::Any => true,
                 ETagCondition::ETag(etag) => etag.value() == meta.etag,
@@ -34,9 +46,12 @@ impl LocalS3 {
                 ));
             }
         }
-        // Deleting a key that does not exist succeeds (204), as on S3.
-        bucket.remove(&input.key).await?;
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        let outcome = delete(&bucket, &input.key, input.version_id.as_deref()).await?;
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: outcome.delete_marker.then_some(true),
+            version_id: outcome.version_id,
+            request_charged: None,
+        }))
     }
 
     pub(super) async fn do_delete_objects(
@@ -56,17 +71,20 @@ impl LocalS3 {
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for object in objects {
-            let result = match check_version_id(object.version_id.as_deref()) {
-                Ok(()) => bucket.remove(&object.key).await.map(|_| ()),
-                Err(err) => Err(err),
-            };
-            match result {
-                Ok(()) => {
+            match delete(&bucket, &object.key, object.version_id.as_deref()).await {
+                Ok(outcome) => {
                     if !quiet {
+                        let marker_id = outcome
+                            .delete_marker
+                            .then(|| outcome.version_id.clone())
+                            .flatten();
                         deleted.push(DeletedObject {
                             key: Some(object.key),
+                            // The version named in the request; a new delete marker is
+                            // reported as DeleteMarkerVersionId only.
                             version_id: object.version_id,
-                            ..Default::default()
+                            delete_marker: outcome.delete_marker.then_some(true),
+                            delete_marker_version_id: marker_id,
                         });
                     }
                 }

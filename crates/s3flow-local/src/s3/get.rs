@@ -7,7 +7,7 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use tokio::io::AsyncSeekExt as _;
 
-use super::common::{check_version_id, metadata_to_dto, strong_etag, timestamp, ReadConditions};
+use super::common::{metadata_to_dto, strong_etag, timestamp, ReadConditions};
 use super::LocalS3;
 use crate::store::files::FileBody;
 use crate::store::internal;
@@ -105,9 +105,10 @@ impl LocalS3 {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let (meta, mut file) = bucket.open_object(&input.key).await?;
+        let (meta, mut file) = bucket
+            .open_object(&input.key, input.version_id.as_deref())
+            .await?;
         ReadConditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
@@ -156,6 +157,7 @@ impl LocalS3 {
             checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
             checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
             checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
+            version_id: bucket.version_header(&meta),
             ..Default::default()
         }))
     }
@@ -165,11 +167,8 @@ impl LocalS3 {
         req: &S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = &req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = bucket
-            .get(&input.key)
-            .ok_or_else(crate::store::no_such_key)?;
+        let meta = bucket.lookup(&input.key, input.version_id.as_deref())?;
         ReadConditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
@@ -210,6 +209,7 @@ impl LocalS3 {
             checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
             checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
             checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
+            version_id: bucket.version_header(&meta),
             ..Default::default()
         }))
     }

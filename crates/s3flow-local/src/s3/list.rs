@@ -1,4 +1,5 @@
-//! ListObjectsV2 and ListObjects (v1), served from the bucket's ordered key index.
+//! ListObjectsV2, ListObjects (v1) and ListObjectVersions, served from the bucket's ordered
+//! key index.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 use super::common::{decode_token, encode_token, owner, strong_etag, timestamp, url_encode};
 use super::LocalS3;
 use crate::store::meta::ObjectMeta;
+use crate::store::version::{invalid_version_id, is_valid_version_id, stamp_of};
 use crate::store::Bucket;
 
 /// S3 never returns more than 1,000 entries per page.
@@ -55,11 +57,16 @@ fn list_page(bucket: &Bucket, params: &ListParams<'_>) -> ListPage {
             .after
             .filter(|after| common_prefix(after, params.prefix, params.delimiter) == Some(*after));
         let mut count = 0;
-        for (key, meta) in index.range::<str, _>((lower, Bound::Unbounded)) {
+        for (key, versions) in index.range::<str, _>((lower, Bound::Unbounded)) {
             // Keys sharing a prefix are contiguous in the index: the first one outside ends it.
             if !key.starts_with(params.prefix) {
                 break;
             }
+            // Only current objects are listed: a key whose latest version is a delete marker
+            // (or that has only older versions) is absent, from common prefixes too.
+            let Some(meta) = versions.current() else {
+                continue;
+            };
             let rolled_up = common_prefix(key, params.prefix, params.delimiter);
             if rolled_up.is_some() && rolled_up == last_prefix {
                 continue;
@@ -79,6 +86,107 @@ fn list_page(bucket: &Bucket, params: &ListParams<'_>) -> ListPage {
             }
         }
     });
+    page
+}
+
+struct VersionParams<'a> {
+    prefix: &'a str,
+    delimiter: Option<&'a str>,
+    /// Resume after this key (or common prefix)…
+    key_marker: Option<&'a str>,
+    /// …or, with a key marker, after this version of that key.
+    version_marker: Option<&'a str>,
+    max_keys: usize,
+}
+
+struct VersionPage {
+    /// Versions and delete markers, each with its IsLatest flag, in listing order.
+    entries: Vec<(Arc<ObjectMeta>, bool)>,
+    prefixes: Vec<String>,
+    is_truncated: bool,
+    next_key_marker: Option<String>,
+    next_version_marker: Option<String>,
+}
+
+/// Where listing resumes in a key's versions (newest first) after `marker`. A marker that is
+/// gone (deleted between two pages) resumes by its stamp.
+fn resume_after(versions: &[Arc<ObjectMeta>], marker: &str) -> usize {
+    if let Some(pos) = versions.iter().position(|m| m.version() == marker) {
+        return pos + 1;
+    }
+    match stamp_of(marker) {
+        Some(stamp) => versions
+            .iter()
+            .position(|m| m.seq < stamp)
+            .unwrap_or(versions.len()),
+        None => versions.len(),
+    }
+}
+
+fn list_versions_page(bucket: &Bucket, params: &VersionParams<'_>) -> VersionPage {
+    let mut page = VersionPage {
+        entries: Vec::new(),
+        prefixes: Vec::new(),
+        is_truncated: false,
+        next_key_marker: None,
+        next_version_marker: None,
+    };
+    bucket.with_index(|index| {
+        let lower = match params.key_marker {
+            Some(marker) if marker >= params.prefix => {
+                if params.version_marker.is_some() {
+                    Bound::Included(marker)
+                } else {
+                    Bound::Excluded(marker)
+                }
+            }
+            _ => Bound::Included(params.prefix),
+        };
+        let mut last_prefix: Option<&str> = params.key_marker.filter(|marker| {
+            common_prefix(marker, params.prefix, params.delimiter) == Some(*marker)
+        });
+        let mut count = 0;
+        'keys: for (key, versions) in index.range::<str, _>((lower, Bound::Unbounded)) {
+            if !key.starts_with(params.prefix) {
+                break;
+            }
+            let rolled_up = common_prefix(key, params.prefix, params.delimiter);
+            if let Some(cp) = rolled_up {
+                if Some(cp) == last_prefix {
+                    continue;
+                }
+                if count == params.max_keys {
+                    page.is_truncated = params.max_keys > 0;
+                    break;
+                }
+                count += 1;
+                page.prefixes.push(cp.to_owned());
+                page.next_key_marker = Some(cp.to_owned());
+                page.next_version_marker = None;
+                last_prefix = Some(cp);
+                continue;
+            }
+            let all = versions.all();
+            let start = match (params.key_marker, params.version_marker) {
+                (Some(marker), Some(version)) if marker == key => resume_after(all, version),
+                _ => 0,
+            };
+            for (i, meta) in all.iter().enumerate().skip(start) {
+                if count == params.max_keys {
+                    page.is_truncated = params.max_keys > 0;
+                    break 'keys;
+                }
+                count += 1;
+                page.entries.push((Arc::clone(meta), i == 0));
+                page.next_key_marker = Some(key.clone());
+                page.next_version_marker = Some(meta.version().to_owned());
+            }
+        }
+    });
+    if !page.is_truncated {
+        page.next_key_marker = None;
+        page.next_version_marker = None;
+    }
     page
 }
 
@@ -229,6 +337,91 @@ impl LocalS3 {
                     .map(|m| object_entry(m, url, true))
                     .collect(),
             ),
+            common_prefixes: Some(
+                page.prefixes
+                    .iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(wire(url, p)),
+                    })
+                    .collect(),
+            ),
+            encoding_type: input.encoding_type.clone(),
+            request_charged: None,
+        }))
+    }
+}
+
+impl LocalS3 {
+    pub(super) fn do_list_object_versions(
+        &self,
+        req: &S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = &req.input;
+        let bucket = self.store.bucket(&input.bucket)?;
+        let url = wants_url_encoding(input.encoding_type.as_ref())?;
+        let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
+        let version_marker = input.version_id_marker.as_deref().filter(|m| !m.is_empty());
+        if let Some(version) = version_marker {
+            if key_marker.is_none() {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "A version-id marker cannot be specified without a key marker."
+                ));
+            }
+            if !is_valid_version_id(version) {
+                return Err(invalid_version_id());
+            }
+        }
+        let params = VersionParams {
+            prefix: input.prefix.as_deref().unwrap_or(""),
+            delimiter: delimiter(input.delimiter.as_ref()),
+            key_marker,
+            version_marker,
+            max_keys: max_keys(input.max_keys)?,
+        };
+        let page = list_versions_page(&bucket, &params);
+        let mut versions = Vec::new();
+        let mut delete_markers = Vec::new();
+        for (meta, is_latest) in &page.entries {
+            if meta.delete_marker {
+                delete_markers.push(DeleteMarkerEntry {
+                    is_latest: Some(*is_latest),
+                    key: Some(wire(url, &meta.key)),
+                    last_modified: Some(timestamp(meta.last_modified)),
+                    owner: Some(owner()),
+                    version_id: Some(meta.version().to_owned()),
+                });
+            } else {
+                versions.push(ObjectVersion {
+                    e_tag: Some(strong_etag(&meta.etag)),
+                    is_latest: Some(*is_latest),
+                    key: Some(wire(url, &meta.key)),
+                    last_modified: Some(timestamp(meta.last_modified)),
+                    owner: Some(owner()),
+                    size: i64::try_from(meta.size).ok(),
+                    storage_class: Some(ObjectVersionStorageClass::from(
+                        meta.attrs
+                            .storage_class
+                            .clone()
+                            .unwrap_or_else(|| ObjectVersionStorageClass::STANDARD.to_owned()),
+                    )),
+                    version_id: Some(meta.version().to_owned()),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket.clone()),
+            prefix: Some(wire(url, params.prefix)),
+            delimiter: input.delimiter.as_deref().map(|d| wire(url, d)),
+            key_marker: Some(key_marker.map(|m| wire(url, m)).unwrap_or_default()),
+            version_id_marker: Some(version_marker.unwrap_or_default().to_owned()),
+            max_keys: input.max_keys.or(Some(1000)),
+            is_truncated: Some(page.is_truncated),
+            next_key_marker: page.next_key_marker.as_deref().map(|k| wire(url, k)),
+            next_version_id_marker: page.next_version_marker,
+            versions: Some(versions),
+            delete_markers: Some(delete_markers),
             common_prefixes: Some(
                 page.prefixes
                     .iter()

@@ -174,6 +174,13 @@ impl S3 for LocalS3 {
         self.do_list_objects(&req)
     }
 
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        self.do_list_object_versions(&req)
+    }
+
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
@@ -192,7 +199,7 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        self.do_put_bucket_versioning(&req)
+        self.do_put_bucket_versioning(req).await
     }
 
     async fn put_object(

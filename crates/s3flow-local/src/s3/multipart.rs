@@ -192,8 +192,10 @@ impl LocalS3 {
             if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
         };
         let mut attempts = 0;
+        let mut copy_source_version_id;
         let (tmp, size, md5) = loop {
             let source = resolve_copy_source(&self.store, &input.copy_source, &conditions)?;
+            copy_source_version_id = source.version_header();
             let (start, len) =
                 parse_copy_range(input.copy_source_range.as_deref(), source.meta.size)?;
             if len > MAX_PUT_SIZE {
@@ -230,6 +232,7 @@ impl LocalS3 {
         let (etag, last_modified) = (part.etag.clone(), part.last_modified);
         bucket.add_part(&upload, &tmp, part).await?;
         Ok(S3Response::new(UploadPartCopyOutput {
+            copy_source_version_id,
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(strong_etag(&etag)),
                 last_modified: Some(timestamp(last_modified)),
@@ -323,6 +326,9 @@ impl LocalS3 {
         let data_file = bucket.adopt_data_file(&input.key, &tmp).await?;
         let meta = ObjectMeta {
             key: input.key.clone(),
+            version_id: None,
+            delete_marker: false,
+            seq: 0,
             data_file,
             size,
             etag,
@@ -345,6 +351,7 @@ impl LocalS3 {
             key: Some(input.key.clone()),
             e_tag: Some(strong_etag(&meta.etag)),
             location: Some(format!("/{}/{}", input.bucket, url_encode(&input.key))),
+            version_id: bucket.version_header(&meta),
             server_side_encryption: meta
                 .attrs
                 .server_side_encryption

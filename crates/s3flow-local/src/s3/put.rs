@@ -174,6 +174,9 @@ impl LocalS3 {
         let data_file = bucket.adopt_data_file(&input.key, &received.tmp).await?;
         let meta = ObjectMeta {
             key: input.key,
+            version_id: None,
+            delete_marker: false,
+            seq: 0,
             data_file,
             size: received.digest.size,
             etag: hex::encode(received.digest.md5),
@@ -219,6 +222,7 @@ impl LocalS3 {
                 .map(ServerSideEncryption::from),
             ssekms_key_id: meta.attrs.ssekms_key_id.clone(),
             size: i64::try_from(meta.size).ok(),
+            version_id: bucket.version_header(&meta),
             ..Default::default()
         }))
     }

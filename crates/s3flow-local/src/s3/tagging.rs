@@ -1,9 +1,10 @@
-//! GetObjectTagging, PutObjectTagging, DeleteObjectTagging.
+//! GetObjectTagging, PutObjectTagging, DeleteObjectTagging (of the current object, or of the
+//! version named by `versionId`).
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::common::{check_version_id, tags_from_dto, tags_to_dto};
+use super::common::{tags_from_dto, tags_to_dto};
 use super::LocalS3;
 
 impl LocalS3 {
@@ -12,14 +13,11 @@ impl LocalS3 {
         req: &S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let input = &req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let meta = bucket
-            .get(&input.key)
-            .ok_or_else(crate::store::no_such_key)?;
+        let meta = bucket.lookup(&input.key, input.version_id.as_deref())?;
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&meta.tags),
-            version_id: None,
+            version_id: bucket.version_header(&meta),
         }))
     }
 
@@ -28,13 +26,16 @@ impl LocalS3 {
         req: S3Request<PutObjectTaggingInput>,
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         let input = req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
         let tags = tags_from_dto(input.tagging.tag_set)?;
-        bucket
-            .update_meta(&input.key, |meta| meta.tags = tags)
+        let meta = bucket
+            .update_meta(&input.key, input.version_id.as_deref(), |meta| {
+                meta.tags = tags;
+            })
             .await?;
-        Ok(S3Response::new(PutObjectTaggingOutput { version_id: None }))
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: bucket.version_header(&meta),
+        }))
     }
 
     pub(super) async fn do_delete_object_tagging(
@@ -42,13 +43,14 @@ impl LocalS3 {
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let input = req.input;
-        check_version_id(input.version_id.as_deref())?;
         let bucket = self.store.bucket(&input.bucket)?;
-        bucket
-            .update_meta(&input.key, |meta| meta.tags.clear())
+        let meta = bucket
+            .update_meta(&input.key, input.version_id.as_deref(), |meta| {
+                meta.tags.clear();
+            })
             .await?;
         Ok(S3Response::new(DeleteObjectTaggingOutput {
-            version_id: None,
+            version_id: bucket.version_header(&meta),
         }))
     }
 }

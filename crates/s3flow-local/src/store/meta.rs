@@ -14,6 +14,9 @@ pub struct BucketMeta {
     pub created: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
+    /// `Enabled` or `Suspended`; absent while versioning was never enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<String>,
 }
 
 /// What an object carries besides its bytes; set by PutObject / CreateMultipartUpload /
@@ -79,11 +82,25 @@ impl Checksums {
     }
 }
 
-/// `objects/<sha256(key)>.meta.json`: the object's key and everything S3 returns about it.
+/// `objects/<sha256(key)>.meta.json` (the latest version of a key) and
+/// `versions/<sha256(key)>/<version-id>.meta.json` (older versions): the object's key and
+/// everything S3 returns about it. A delete marker is a version without data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObjectMeta {
     pub key: String,
-    /// File name (in the bucket's `objects/` folder) of the immutable data file.
+    /// Version id; `None` is the `null` version (unversioned or suspended bucket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// A delete marker: no data, `size` 0, no ETag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
+    /// Creation stamp (see `version::next_stamp`): orders the versions of a key, newest
+    /// highest. 0 for objects stored before versioning existed here.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+    /// File name (in the bucket's `objects/` folder) of the immutable data file; empty for a
+    /// delete marker.
+    #[serde(default)]
     pub data_file: String,
     pub size: u64,
     /// ETag without quotes: MD5 hex, or `<md5 of part md5s>-<N>` after multipart.
@@ -103,6 +120,40 @@ pub struct ObjectMeta {
     pub acl: Option<String>,
     #[serde(default)]
     pub checksums: Checksums,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes `&T`
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl ObjectMeta {
+    /// The version id as S3 spells it (`null` for the null version).
+    pub fn version(&self) -> &str {
+        self.version_id
+            .as_deref()
+            .unwrap_or(super::version::NULL_VERSION)
+    }
+
+    /// A delete marker for `key`.
+    pub fn new_delete_marker(key: String) -> Self {
+        Self {
+            key,
+            version_id: None,
+            delete_marker: true,
+            seq: 0,
+            data_file: String::new(),
+            size: 0,
+            etag: String::new(),
+            last_modified: now_seconds(),
+            parts_count: None,
+            part_sizes: Vec::new(),
+            attrs: ObjectAttrs::default(),
+            tags: Vec::new(),
+            acl: None,
+            checksums: Checksums::default(),
+        }
+    }
 }
 
 /// `uploads/<upload-id>/upload.json`: a multipart upload in progress.
@@ -190,6 +241,9 @@ mod tests {
     fn object_meta_round_trips_through_json() {
         let meta = ObjectMeta {
             key: "a//b/../ c+d%".to_owned(),
+            version_id: Some("0123456789abcdef0123456789abcdef".to_owned()),
+            delete_marker: false,
+            seq: 42,
             data_file: "x.data".to_owned(),
             size: 3,
             etag: "abc".to_owned(),
@@ -215,5 +269,21 @@ mod tests {
         assert_eq!(back.last_modified, meta.last_modified);
         assert_eq!(back.attrs, meta.attrs);
         assert_eq!(back.tags, meta.tags);
+        assert_eq!(back.version_id, meta.version_id);
+        assert_eq!(back.seq, 42);
+    }
+
+    #[test]
+    fn documents_from_before_versioning_are_null_versions() {
+        let json = r#"{"key":"k","data_file":"x.data","size":1,"etag":"e",
+            "last_modified":"2024-01-01T00:00:00Z"}"#;
+        let meta: ObjectMeta = serde_json::from_str(json).unwrap();
+        assert_eq!(meta.version(), "null");
+        assert!(!meta.delete_marker);
+        assert_eq!(meta.seq, 0);
+        let marker = ObjectMeta::new_delete_marker("k".to_owned());
+        let json = serde_json::to_string(&marker).unwrap();
+        let back: ObjectMeta = serde_json::from_str(&json).unwrap();
+        assert!(back.delete_marker && back.data_file.is_empty());
     }
 }

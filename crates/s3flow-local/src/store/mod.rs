@@ -2,12 +2,13 @@
 //!
 //! Keys never become file names (a 1,024-byte key cannot be one, and `a/../b` or `//` must
 //! stay distinct keys): each object is stored under the SHA-256 of its key, and an in-memory
-//! ordered index (key → metadata) per bucket, rebuilt from the metadata files at start, serves
-//! lookups and listings. See [`bucket`] for the folder layout.
+//! ordered index (key → its versions, newest first) per bucket, rebuilt from the metadata files
+//! at start, serves lookups and listings. See [`bucket`] for the folder layout.
 
 mod bucket;
 pub mod files;
 pub mod meta;
+pub mod version;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use tracing::{info, warn};
 
-pub use self::bucket::Bucket;
+pub use self::bucket::{Bucket, DeleteOutcome};
 
 /// Folder (inside the data folder) holding one folder per bucket.
 const BUCKETS_DIR: &str = "buckets";
