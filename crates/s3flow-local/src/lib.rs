@@ -21,19 +21,34 @@
 //!
 //! ```text
 //! <data_dir>/.s3flow-local-secret                 generated secret key (0600)
-//! <data_dir>/buckets/<bucket>/.bucket.json        bucket marker (name, creation date)
+//! <data_dir>/buckets/<bucket>/.bucket.json        bucket marker (name, creation date,
+//!                                                 versioning state)
 //! <data_dir>/buckets/<bucket>/objects/<sha256(key)>.meta.json
-//!                                                 key, size, ETag, dates, headers, metadata, tags…
+//!                                                 latest version of a key (or its delete
+//!                                                 marker): key, version id, size, ETag, dates,
+//!                                                 headers, metadata, tags…
 //! <data_dir>/buckets/<bucket>/objects/<sha256(key)>.<token>.data
-//!                                                 object bytes, never modified in place
+//!                                                 object bytes (any version), never modified
+//! <data_dir>/buckets/<bucket>/versions/<sha256(key)>/<version-id>.meta.json
+//!                                                 older versions and delete markers
 //! <data_dir>/buckets/<bucket>/uploads/<upload-id>/  multipart upload in progress and its parts
 //! <data_dir>/buckets/<bucket>/tmp/                bodies being received
 //! ```
 //!
-//! A key never becomes a file name; an in-memory ordered index per bucket, rebuilt from the
-//! metadata files at start, serves lookups and listings. Writes go to a temporary file that is
-//! renamed into place, and the metadata document (renamed atomically too) is what makes an
-//! object visible, so an interrupted PUT never leaves a partial object.
+//! A key never becomes a file name; an in-memory ordered index per bucket (key → its
+//! versions, newest first), rebuilt from the metadata files at start, serves lookups and
+//! listings. Writes go to a temporary file that is renamed into place, and the metadata
+//! document (renamed atomically too) is what makes an object visible, so an interrupted PUT
+//! never leaves a partial object.
+//!
+//! # Versioning
+//!
+//! `PutBucketVersioning` enables or suspends versioning as S3 does (MFA delete is refused
+//! with `NotImplemented`). Version ids are 32 lower-case hex digits that sort by creation
+//! time. While a bucket has never had versioning, responses carry no `x-amz-version-id` and
+//! its objects are `null` versions; once enabled, every write adds a version, a plain DELETE
+//! adds a delete marker, `versionId` selects (or permanently deletes) one version, and
+//! `ListObjectVersions` lists them all. Suspended buckets write `null` versions.
 //!
 //! Logging goes through `tracing`. This crate never logs the secret key or signatures;
 //! s3s itself logs whole requests (including the `Authorization` header) at `debug` level,

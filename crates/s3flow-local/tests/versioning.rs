@@ -1147,15 +1147,16 @@ async fn versions_survive_a_restart() {
         hex::encode(sha2::Sha256::digest(key.as_bytes()))
     };
     let bucket_dir = dir.path().join("buckets").join(&b);
+    let stale = bucket_dir
+        .join("versions")
+        .join(hash("dir/other"))
+        .join(format!("{}.meta.json", before[0].1));
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
     std::fs::copy(
         bucket_dir
             .join("objects")
             .join(format!("{}.meta.json", hash("dir/other"))),
-        {
-            let versions = bucket_dir.join("versions").join(hash("dir/other"));
-            std::fs::create_dir_all(&versions).unwrap();
-            versions.join(format!("{}.meta.json", before[0].1))
-        },
+        &stale,
     )
     .unwrap();
 
@@ -1187,6 +1188,7 @@ async fn versions_survive_a_restart() {
     assert_eq!(status_of(plain.clone()).await, None);
     assert_eq!(all_versions(&c, &b, 1000).await, before);
     assert_eq!(all_versions(&c, &b, 1).await, before);
+    assert!(!stale.exists(), "the stale copy is removed at start");
     assert_eq!(get_v(&c, &b, "k", &v1).await, b"one");
     assert_eq!(get_v(&c, &b, "k", &v2).await, b"two");
     assert_eq!(
@@ -1201,5 +1203,60 @@ async fn versions_survive_a_restart() {
     let v3 = put_v(&c, &b, "k", "three").await;
     assert!(v3 > v2);
     assert_eq!(get(&c, &b, "k").await, b"three");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_without_its_latest_document_is_repaired_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_in(dir.path()).await;
+    let c = common::client(
+        &server,
+        aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported,
+    );
+    let b = common::unique_name("bucket");
+    c.create_bucket().bucket(&b).send().await.unwrap();
+    set_versioning(&c, &b, BucketVersioningStatus::Enabled).await;
+    let v1 = put_v(&c, &b, "k", "one").await;
+    put_v(&c, &b, "k", "two").await;
+    server.shutdown().await;
+
+    // Lose the latest version's document (damage, not something a crash can do).
+    let hash = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(b"k"))
+    };
+    let bucket_dir = dir.path().join("buckets").join(&b);
+    let current = bucket_dir.join("objects").join(format!("{hash}.meta.json"));
+    std::fs::remove_file(&current).unwrap();
+
+    let server = start_in(dir.path()).await;
+    let c = common::client(
+        &server,
+        aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported,
+    );
+    // The newest remaining version became the latest; the orphaned data file is gone.
+    assert_eq!(get(&c, &b, "k").await, b"one");
+    assert_eq!(
+        all_versions(&c, &b, 1000).await,
+        [("k".to_owned(), v1.clone(), true, false)]
+    );
+    assert!(current.exists());
+    let data_files = std::fs::read_dir(bucket_dir.join("objects"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".data")
+        })
+        .count();
+    assert_eq!(data_files, 1);
+    assert!(!bucket_dir
+        .join("versions")
+        .join(&hash)
+        .join(format!("{v1}.meta.json"))
+        .exists());
     server.shutdown().await;
 }
