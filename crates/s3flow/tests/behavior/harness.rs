@@ -59,7 +59,7 @@ impl Backend {
     pub fn caps(self) -> Caps {
         match self {
             Backend::Local => Caps {
-                versioning: false,
+                versioning: true,
                 acl: false,
                 tagging: true,
                 presign_expiry: true,
