@@ -59,6 +59,7 @@ suite!(
     presign_get_and_put,
     presign_expired_link,
     presign_put_binds_content_type,
+    presign_endpoint_for_public_links,
     buckets,
     versioning,
     api_call_signed,

@@ -69,3 +69,20 @@ pub async fn presign_put_binds_content_type(ctx: &Ctx) {
     assert_eq!(ctx.head("in/photo.jpg").await.content_type(), Some("image/jpeg"));
     ctx.fails("presign", json!({"bucket": b, "key": "k", "method": "GET", "content_type": "image/jpeg"}), ErrorCode::InvalidInput).await;
 }
+
+pub async fn presign_endpoint_for_public_links(ctx: &Ctx) {
+    let b = &ctx.bucket;
+    ctx.put("public/p.txt", b"via the public name").await;
+    // The store is reached as 127.0.0.1; links go out under another host name for it.
+    let public = ctx.endpoint.url.replace("127.0.0.1", "localhost");
+    let client = ctx.client_with(|c| c.presign_endpoint = Some(public.clone())).await;
+    let link = s3flow::actions::run_json(&client, "presign", json!({"bucket": b, "key": "public/p.txt"})).await.unwrap();
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with(&public), "{url}");
+    let fetched = ctx.http.get(url).send().await.unwrap();
+    assert_eq!(fetched.status(), 200, "signed for the public host");
+    assert_eq!(fetched.text().await.unwrap(), "via the public name");
+    // Other actions still use the internal endpoint.
+    let up = s3flow::actions::run_json(&client, "upload", json!({"bucket": b, "key": "public/q.txt", "text": "q"})).await.unwrap();
+    assert!(up["object_url"].as_str().unwrap().starts_with(&ctx.endpoint.url), "{up}");
+}
