@@ -44,6 +44,8 @@ pub struct Caps {
     pub trailing_slash_body: bool,
     /// The store returns `x-amz-version-id` even for unversioned buckets (Garage does).
     pub version_ids_always: bool,
+    /// CopyObject into a missing bucket says NoSuchBucket (SeaweedFS says 500 InternalError).
+    pub copy_to_missing_bucket_404: bool,
 }
 
 impl Backend {
@@ -73,6 +75,7 @@ impl Backend {
                 dot_segments: true,
                 trailing_slash_body: true,
                 version_ids_always: false,
+                copy_to_missing_bucket_404: true,
             },
             Backend::Seaweedfs => Caps {
                 versioning: true,
@@ -89,6 +92,7 @@ impl Backend {
                 dot_segments: false,
                 trailing_slash_body: false,
                 version_ids_always: false,
+                copy_to_missing_bucket_404: false,
             },
             Backend::Moto => Caps {
                 versioning: true,
@@ -105,6 +109,7 @@ impl Backend {
                 dot_segments: true,
                 trailing_slash_body: true,
                 version_ids_always: false,
+                copy_to_missing_bucket_404: true,
             },
             Backend::Garage => Caps {
                 versioning: false,
@@ -121,6 +126,7 @@ impl Backend {
                 dot_segments: true,
                 trailing_slash_body: true,
                 version_ids_always: true,
+                copy_to_missing_bucket_404: true,
             },
         }
     }
@@ -208,7 +214,8 @@ pub type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub async fn run_case(backend: Backend, name: &str, case: impl FnOnce(Arc<Ctx>) -> CaseFuture) {
     let Some(endpoint) = endpoint(backend) else {
-        if std::env::var("S3FLOW_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1") {
+        let required = std::env::var("S3FLOW_TEST_REQUIRE_BACKENDS").unwrap_or_default();
+        if required == "all" || required.split([' ', ',']).any(|name| name == backend.name()) {
             panic!("backend {} is required but S3FLOW_TEST_{}_ENDPOINT is not set", backend.name(), backend.name().to_uppercase());
         }
         eprintln!("SKIP {}::{name}: backend not configured", backend.name());
