@@ -4,8 +4,9 @@
 //! one backend. The same cases run against:
 //! - `local`: the embedded endpoint (`s3flow-local`), started in this process — always;
 //! - `seaweedfs`, `moto`, `garage`: when `S3FLOW_TEST_<NAME>_ENDPOINT` (and `_ACCESS_KEY_ID`,
-//!   `_SECRET_ACCESS_KEY`, `_REGION`) are set, as `scripts/backends.sh up` does. With
-//!   `S3FLOW_TEST_REQUIRE_BACKENDS=1` (CI) a missing backend is a failure, not a skip.
+//!   `_SECRET_ACCESS_KEY`, `_REGION`) are set, as `scripts/backends.sh up` does. A backend
+//!   named in `S3FLOW_TEST_REQUIRE_BACKENDS` (space- or comma-separated, or `all`; CI sets
+//!   it) is a failure when missing, not a skip.
 //!
 //! A capability table per backend gates what a store cannot do.
 
