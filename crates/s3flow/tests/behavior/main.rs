@@ -70,4 +70,5 @@ suite!(
     bad_input_is_refused,
     wrong_credentials,
     assume_role,
+    network_failures,
 );

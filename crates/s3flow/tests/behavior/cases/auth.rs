@@ -87,3 +87,42 @@ pub async fn api_call_signed(ctx: &Ctx) {
     assert_eq!(head["status"], 200);
     assert_eq!(head["body"], json!({"text": ""}));
 }
+
+/// Network failures: a closed port is `upstream_unavailable`, a server that never answers is
+/// `timeout` — after the connection's retries, with the time limit it sets.
+pub async fn network_failures(ctx: &Ctx) {
+    let b = &ctx.bucket;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = ctx
+        .client_with(|c| {
+            c.endpoint = Some(closed_url.clone());
+            c.max_attempts = Some(2);
+        })
+        .await;
+    let err = s3flow::actions::run_json(&client, "head", json!({"bucket": b, "key": "k"})).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::UpstreamUnavailable, "{err:?}");
+    assert!(err.retryable());
+
+    // Accepts connections, never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let client = ctx
+        .client_with(|c| {
+            c.endpoint = Some(silent_url.clone());
+            c.max_attempts = Some(1);
+            c.timeout_seconds = Some(1);
+        })
+        .await;
+    let err = s3flow::actions::run_json(&client, "upload", json!({"bucket": b, "key": "k", "text": "x"})).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Timeout, "{err:?}");
+    hold.abort();
+    assert!(ctx.keys().await.is_empty());
+}
