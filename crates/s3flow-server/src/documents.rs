@@ -82,7 +82,12 @@ fn folder(state: &AppState, id: &str) -> PathBuf {
 }
 
 /// `POST /v1/documents`: the raw body, streamed to disk with its SHA-256.
-pub async fn create(State(state): State<AppState>, Query(query): Query<CreateQuery>, request: Request) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    query: std::result::Result<Query<CreateQuery>, axum::extract::rejection::QueryRejection>,
+    request: Request,
+) -> ApiResult<Response> {
+    let Query(query) = query.map_err(|e| Error::invalid_input(format!("query: {}", e.body_text())))?;
     let headers = request.headers().clone();
     let file_name = query.file_name.or_else(|| disposition_file_name(&headers));
     if let Some(name) = &file_name {
