@@ -110,20 +110,25 @@ pub async fn delete_connection(State(state): State<AppState>, Path(name): Path<S
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /v1/connections/{name}/test`: one cheap signed call (list the restricted bucket, or
-/// the buckets of the account) — S3's answer says whether the credentials work.
+/// `POST /v1/connections/{name}/test`.
 pub async fn test_connection(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     let client = state.client(&name).await?;
+    Ok(Json(probe(&client, &name).await?))
+}
+
+/// One cheap signed call (list the restricted bucket, or the buckets of the account): S3's
+/// answer says whether the connection works. Shared by the route and `s3flow connection test`.
+pub async fn probe(client: &s3flow::Client, name: &str) -> Result<Value, Error> {
     let started = std::time::Instant::now();
     match &client.connection().restrict_bucket {
         Some(bucket) => {
-            actions::run_json(&client, "list", json!({"bucket": bucket, "max": 1})).await?;
+            actions::run_json(client, "list", json!({"bucket": bucket, "max": 1})).await?;
         }
         None => {
-            actions::run_json(&client, "list_buckets", Value::Null).await?;
+            actions::run_json(client, "list_buckets", Value::Null).await?;
         }
     }
-    Ok(Json(json!({"ok": true, "connection": name, "elapsed_ms": started.elapsed().as_millis() as u64})))
+    Ok(json!({"ok": true, "connection": name, "elapsed_ms": started.elapsed().as_millis() as u64}))
 }
 
 /// `POST /v1/connections/{name}/actions/{action}`: the same JSON as `s3flow run`. Local
