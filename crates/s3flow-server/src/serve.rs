@@ -74,17 +74,17 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     served.map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("serve: {e}")))
 }
 
-/// One JSON line on stdout for scripts (the first token is in it, shown only this once), a
-/// few lines on stderr for people.
+/// One JSON line on stdout for scripts and people (the first token is in it, shown only this
+/// once), a few lines on stderr without it.
 fn announce(addr: SocketAddr, local: Option<&LocalServer>, config: &ServeConfig, token: Option<&(String, String)>) {
     let data = std::path::absolute(&config.data).unwrap_or_else(|_| config.data.clone());
     eprintln!("s3flow: service on http://{addr} (data: {})", data.display());
     if let Some(local) = local {
         eprintln!("s3flow: embedded S3 endpoint on {} (connection \"{LOCAL_CONNECTION}\")", local.endpoint());
     }
-    if let Some((id, token)) = token {
-        eprintln!("s3flow: first API token (id {id}), shown only now: {token}");
-        eprintln!("  export S3FLOW_TOKEN={token}");
+    if let Some((id, _)) = token {
+        // The token itself goes to stdout only: stderr is where logs are collected.
+        eprintln!("s3flow: created a first API token (id {id}); it is in the JSON line on stdout, shown only this once");
     }
     let line = serde_json::json!({
         "api": format!("http://{addr}"),
