@@ -442,8 +442,7 @@ mod tests {
         .to_connection()
         .unwrap_err();
         assert!(
-            err.message
-                .contains("read from the connection store"),
+            err.message.contains("read from the connection store"),
             "{}",
             err.message
         );

@@ -919,7 +919,10 @@ fn a_saved_connection_comes_from_the_store() {
         None,
     )
     .fails("not_found", 3);
-    assert!(out["error"]["message"].as_str().unwrap().contains("no connection store"));
+    assert!(out["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no connection store"));
     assert!(!empty.exists());
 
     // Saved from the connection flags (here the S3FLOW_* variables of the test endpoint).
@@ -932,21 +935,49 @@ fn a_saved_connection_comes_from_the_store() {
     s3flow(&["bucket", "create", "s3://saved-conn"]).ok();
     // Used with no connection variables at all.
     let mut cmd = command();
-    cmd.env("S3FLOW_DATA", data_dir)
-        .args(["--connection", "saved", "upload", "--text", "hi", "s3://saved-conn/a.txt"]);
+    cmd.env("S3FLOW_DATA", data_dir).args([
+        "--connection",
+        "saved",
+        "upload",
+        "--text",
+        "hi",
+        "s3://saved-conn/a.txt",
+    ]);
     run(&mut cmd, None).ok();
-    s3flow_with(&["--connection", "nope", "list", "s3://saved-conn"], &[("S3FLOW_DATA", data_dir)], None)
-        .fails("not_found", 3);
+    s3flow_with(
+        &["--connection", "nope", "list", "s3://saved-conn"],
+        &[("S3FLOW_DATA", data_dir)],
+        None,
+    )
+    .fails("not_found", 3);
     s3flow(&["connection", "remove", "saved", "--data", data_dir]).ok();
     s3flow(&["connection", "show", "saved", "--data", data_dir]).fails("not_found", 3);
     s3flow(&["connection", "add", "Bad Name", "--data", data_dir]).fails("invalid_input", 2);
-    s3flow(&["connection", "add", "j", "--json", "{\"nope\":1}", "--data", data_dir]).fails("invalid_input", 2);
+    s3flow(&[
+        "connection",
+        "add",
+        "j",
+        "--json",
+        "{\"nope\":1}",
+        "--data",
+        data_dir,
+    ])
+    .fails("invalid_input", 2);
 
     // Tokens: create prints the token once, list never shows it.
     let token = s3flow(&["token", "create", "--data", data_dir]).ok();
     let listed = s3flow(&["token", "list", "--data", data_dir]).ok();
-    assert!(!listed.to_string().contains(token["token"].as_str().unwrap()));
-    s3flow(&["token", "revoke", token["id"].as_str().unwrap(), "--data", data_dir]).ok();
+    assert!(!listed
+        .to_string()
+        .contains(token["token"].as_str().unwrap()));
+    s3flow(&[
+        "token",
+        "revoke",
+        token["id"].as_str().unwrap(),
+        "--data",
+        data_dir,
+    ])
+    .ok();
     s3flow(&["token", "revoke", "nope", "--data", data_dir]).fails("not_found", 3);
 
     // Rotation keeps every connection usable.
@@ -954,7 +985,10 @@ fn a_saved_connection_comes_from_the_store() {
     let before = std::fs::read_to_string(data.path().join("master.key")).unwrap();
     let rotated = s3flow(&["keys", "rotate", "--data", data_dir]).ok();
     assert_eq!(rotated["rotated"], 1);
-    assert_ne!(before, std::fs::read_to_string(data.path().join("master.key")).unwrap());
+    assert_ne!(
+        before,
+        std::fs::read_to_string(data.path().join("master.key")).unwrap()
+    );
     s3flow(&["connection", "test", "kept", "--data", data_dir]).ok();
 }
 

@@ -26,14 +26,28 @@ fn command(data: &Path) -> Command {
             cmd.env_remove(name);
         }
     }
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--local-listen", "127.0.0.1:0", "--log-format", "json", "--data"])
-        .arg(data)
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--local-listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--data",
+    ])
+    .arg(data)
+    .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }
 
 fn start(mut cmd: Command) -> Service {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let stderr = std::thread::spawn(move || {
         let mut text = String::new();
@@ -41,10 +55,17 @@ fn start(mut cmd: Command) -> Service {
         text
     });
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let announce: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
     let api = announce["api"].as_str().unwrap().to_owned();
-    Service { child, api, announce, stderr }
+    Service {
+        child,
+        api,
+        announce,
+        stderr,
+    }
 }
 
 impl Service {
@@ -61,20 +82,34 @@ impl Service {
 }
 
 fn terminate(child: &Child) {
-    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success();
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
     assert!(ok);
 }
 
 async fn json_of(reply: reqwest::Response) -> Value {
     let bytes = reply.bytes().await.unwrap();
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)))
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)))
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
 
-async fn action(http: &reqwest::Client, svc: &Service, token: &str, action: &str, input: Value) -> (u16, Value) {
+async fn action(
+    http: &reqwest::Client,
+    svc: &Service,
+    token: &str,
+    action: &str,
+    input: Value,
+) -> (u16, Value) {
     let reply = http
         .post(svc.url(&format!("/v1/connections/local/actions/{action}")))
         .bearer_auth(token)
@@ -94,30 +129,88 @@ async fn serve_end_to_end_with_restart_and_graceful_shutdown() {
     let data = tempfile::tempdir().unwrap();
     let http = client();
     let svc = start(command(data.path()));
-    let token = svc.announce["token"]["token"].as_str().expect("a first token on a fresh store").to_owned();
-    assert!(svc.announce["local_endpoint"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    let token = svc.announce["token"]["token"]
+        .as_str()
+        .expect("a first token on a fresh store")
+        .to_owned();
+    assert!(svc.announce["local_endpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
 
     // Health without a token; everything else needs one.
-    assert_eq!(http.get(svc.url("/v1/health")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(svc.url("/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let refused = http.get(svc.url("/v1/connections")).send().await.unwrap();
     assert_eq!(refused.status(), 401);
     assert_eq!(json_of(refused).await["error"]["code"], "unauthorized");
 
     // The ready `local` connection, secrets redacted.
-    let local: Value = http.get(svc.url("/v1/connections/local")).bearer_auth(&token).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice::<Value>(&b).unwrap()).unwrap();
+    let local: Value = http
+        .get(svc.url("/v1/connections/local"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
+        .unwrap();
     assert_eq!(local["auth"]["secret_access_key"], "***");
 
     // Actions, streaming, pre-signed links, documents.
-    assert_eq!(action(&http, &svc, &token, "create_bucket", json!({"bucket": "e2e"})).await.0, 200);
+    assert_eq!(
+        action(
+            &http,
+            &svc,
+            &token,
+            "create_bucket",
+            json!({"bucket": "e2e"})
+        )
+        .await
+        .0,
+        200
+    );
     let body: Vec<u8> = (0..3 * 1024 * 1024u32).map(|n| (n % 253) as u8).collect();
-    let put = http.put(svc.url("/v1/connections/local/objects/e2e/big/file.bin")).bearer_auth(&token).body(body.clone()).send().await.unwrap();
+    let put = http
+        .put(svc.url("/v1/connections/local/objects/e2e/big/file.bin"))
+        .bearer_auth(&token)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.status(), 200);
-    let got = http.get(svc.url("/v1/connections/local/objects/e2e/big/file.bin")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(got.headers()["content-length"], body.len().to_string().as_str());
+    let got = http
+        .get(svc.url("/v1/connections/local/objects/e2e/big/file.bin"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.headers()["content-length"],
+        body.len().to_string().as_str()
+    );
     assert_eq!(got.bytes().await.unwrap().to_vec(), body);
-    let (status, presigned) = action(&http, &svc, &token, "presign", json!({"bucket": "e2e", "key": "big/file.bin"})).await;
+    let (status, presigned) = action(
+        &http,
+        &svc,
+        &token,
+        "presign",
+        json!({"bucket": "e2e", "key": "big/file.bin"}),
+    )
+    .await;
     assert_eq!(status, 200);
-    let fetched = http.get(presigned["url"].as_str().unwrap()).send().await.unwrap();
+    let fetched = http
+        .get(presigned["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(fetched.status(), 200);
     assert_eq!(fetched.bytes().await.unwrap().len(), body.len());
     let doc: Value = http
@@ -132,14 +225,35 @@ async fn serve_end_to_end_with_restart_and_graceful_shutdown() {
         .await
         .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
         .unwrap();
-    let (status, up) = action(&http, &svc, &token, "upload", json!({"bucket": "e2e", "key": "docs/", "document": doc["document_id"]})).await;
-    assert_eq!((status, up["key"].clone()), (200, json!("docs/note.txt")), "{up}");
-    let metrics = http.get(svc.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    let (status, up) = action(
+        &http,
+        &svc,
+        &token,
+        "upload",
+        json!({"bucket": "e2e", "key": "docs/", "document": doc["document_id"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, up["key"].clone()),
+        (200, json!("docs/note.txt")),
+        "{up}"
+    );
+    let metrics = http
+        .get(svc.url("/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("s3flow_http_requests_total"), "{metrics}");
 
     // A request in flight when SIGTERM arrives still finishes.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     let slow = http
         .put(svc.url("/v1/connections/local/objects/e2e/slow.txt"))
         .bearer_auth(&token)
@@ -159,27 +273,56 @@ async fn serve_end_to_end_with_restart_and_graceful_shutdown() {
     assert!(status.success(), "{status:?}\n{logs}");
     assert!(logs.contains("\"request_id\""), "{logs}");
     assert!(!logs.contains(&token), "the token is in the logs");
-    let secret = std::fs::read_to_string(data.path().join("local/.s3flow-local-secret")).unwrap_or_default();
+    let secret =
+        std::fs::read_to_string(data.path().join("local/.s3flow-local-secret")).unwrap_or_default();
     if !secret.trim().is_empty() {
-        assert!(!logs.contains(secret.trim()), "the local secret is in the logs");
+        assert!(
+            !logs.contains(secret.trim()),
+            "the local secret is in the logs"
+        );
     }
 
     // Restart on the same data: no new token, the old one and the objects are still there.
     let svc = start(command(data.path()));
     assert!(svc.announce["token"].is_null(), "{}", svc.announce);
-    let (status, out) = action(&http, &svc, &token, "download", json!({"bucket": "e2e", "key": "slow.txt"})).await;
-    assert_eq!((status, out["content"]["text"].clone()), (200, json!("first half, second half")), "{out}");
+    let (status, out) = action(
+        &http,
+        &svc,
+        &token,
+        "download",
+        json!({"bucket": "e2e", "key": "slow.txt"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["content"]["text"].clone()),
+        (200, json!("first half, second half")),
+        "{out}"
+    );
     let (status, _) = svc.stop();
     assert!(status.success());
 
     // A wrong master key fails at start with a clear message, before serving anything.
     let mut cmd = command(data.path());
-    cmd.env("S3FLOW_MASTER_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    cmd.env(
+        "S3FLOW_MASTER_KEY",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    );
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["code"], "invalid_input");
-    assert!(error["error"]["message"].as_str().unwrap().contains("master key"), "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("master key"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -190,7 +333,16 @@ async fn serve_without_the_embedded_endpoint() {
     let svc = start(cmd);
     assert!(svc.announce["local_endpoint"].is_null());
     let token = svc.announce["token"]["token"].as_str().unwrap().to_owned();
-    let list: Value = client().get(svc.url("/v1/connections")).bearer_auth(&token).send().await.unwrap().bytes().await.map(|b| serde_json::from_slice::<Value>(&b).unwrap()).unwrap();
+    let list: Value = client()
+        .get(svc.url("/v1/connections"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
+        .unwrap();
     assert_eq!(list["connections"], json!([]));
     let (status, _) = svc.stop();
     assert!(status.success());

@@ -62,7 +62,10 @@ impl MasterKey {
                 key.write_file(&path)?;
                 Ok(key)
             }
-            Err(e) => Err(Error::invalid_input(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(Error::invalid_input(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -102,13 +105,22 @@ impl MasterKey {
 
     /// Opens a sealed value; a wrong key or a changed value fails (never an empty secret).
     pub fn open(&self, sealed: &str) -> Result<String> {
-        let wrong = || Error::invalid_input("a stored secret cannot be decrypted: wrong master key or damaged store");
-        let bytes = sealed.strip_prefix(PREFIX).and_then(|b| B64.decode(b).ok()).ok_or_else(wrong)?;
+        let wrong = || {
+            Error::invalid_input(
+                "a stored secret cannot be decrypted: wrong master key or damaged store",
+            )
+        };
+        let bytes = sealed
+            .strip_prefix(PREFIX)
+            .and_then(|b| B64.decode(b).ok())
+            .ok_or_else(wrong)?;
         if bytes.len() < 12 + 16 {
             return Err(wrong());
         }
         let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.0));
-        let plain = cipher.decrypt(Nonce::from_slice(&bytes[..12]), &bytes[12..]).map_err(|_| wrong())?;
+        let plain = cipher
+            .decrypt(Nonce::from_slice(&bytes[..12]), &bytes[12..])
+            .map_err(|_| wrong())?;
         String::from_utf8(plain).map_err(|_| wrong())
     }
 }
@@ -136,7 +148,10 @@ pub fn open_secrets(key: &MasterKey, value: &mut serde_json::Value) -> Result<()
     walk_secrets(value, &mut |text| key.open(text))
 }
 
-fn walk_secrets(value: &mut serde_json::Value, f: &mut dyn FnMut(&str) -> Result<String>) -> Result<()> {
+fn walk_secrets(
+    value: &mut serde_json::Value,
+    f: &mut dyn FnMut(&str) -> Result<String>,
+) -> Result<()> {
     if let Some(map) = value.as_object_mut() {
         for (field, inner) in map.iter_mut() {
             match inner {

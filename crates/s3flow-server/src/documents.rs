@@ -36,16 +36,21 @@ pub fn validate_file_name(name: &str) -> Result<()> {
         && name.len() <= 255
         && name != "."
         && name != ".."
-        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid_input(format!("file_name: {name:?} must be 1 to 255 bytes with no slash or control character")))
+        Err(Error::invalid_input(format!(
+            "file_name: {name:?} must be 1 to 255 bytes with no slash or control character"
+        )))
     }
 }
 
 pub fn validate_id(id: &str) -> Result<()> {
-    let ok = id.len() == 36 && id.starts_with("doc_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        id.len() == 36 && id.starts_with("doc_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit());
     if ok {
         Ok(())
     } else {
@@ -87,7 +92,8 @@ pub async fn create(
     query: std::result::Result<Query<CreateQuery>, axum::extract::rejection::QueryRejection>,
     request: Request,
 ) -> ApiResult<Response> {
-    let Query(query) = query.map_err(|e| Error::invalid_input(format!("query: {}", e.body_text())))?;
+    let Query(query) =
+        query.map_err(|e| Error::invalid_input(format!("query: {}", e.body_text())))?;
     let headers = request.headers().clone();
     let file_name = query.file_name.or_else(|| disposition_file_name(&headers));
     if let Some(name) = &file_name {
@@ -102,9 +108,17 @@ pub async fn create(
             .to_owned(),
         None => "application/octet-stream".to_owned(),
     };
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         if len > MAX_DOCUMENT_BYTES {
-            return Err(Error::new(ErrorCode::PayloadTooLarge, format!("document: {len} bytes is over {MAX_DOCUMENT_BYTES}")).into());
+            return Err(Error::new(
+                ErrorCode::PayloadTooLarge,
+                format!("document: {len} bytes is over {MAX_DOCUMENT_BYTES}"),
+            )
+            .into());
         }
     }
     let id = new_id();
@@ -143,7 +157,10 @@ async fn write_body(dir: &FsPath, path: &FsPath, body: Body) -> Result<(u64, Str
         let chunk = chunk.map_err(|e| Error::invalid_input(format!("body: {e}")))?;
         size += chunk.len() as u64;
         if size > MAX_DOCUMENT_BYTES {
-            return Err(Error::new(ErrorCode::PayloadTooLarge, format!("document: over {MAX_DOCUMENT_BYTES} bytes")));
+            return Err(Error::new(
+                ErrorCode::PayloadTooLarge,
+                format!("document: over {MAX_DOCUMENT_BYTES} bytes"),
+            ));
         }
         hasher.update(&chunk);
         file.write_all(&chunk).await?;
@@ -158,7 +175,9 @@ pub async fn resolve(state: &AppState, id: &str) -> Result<(DocumentRow, PathBuf
     let doc = state.store().get_document(id).await?;
     let path = folder(state, id).join(doc.file_name.as_deref().unwrap_or(DEFAULT_FILE_NAME));
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Err(Error::not_found(format!("document {id:?} is indexed but its file is gone")));
+        return Err(Error::not_found(format!(
+            "document {id:?} is indexed but its file is gone"
+        )));
     }
     Ok((doc, path))
 }
@@ -196,7 +215,10 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     Ok(response)
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     validate_id(&id)?;
     if !state.store().delete_document(&id).await? {
         return Err(Error::not_found(format!("document {id:?} does not exist")).into());
@@ -207,16 +229,33 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Ap
 
 /// `download` with `as: "document"`: the object goes to a new document, whose JSON is
 /// returned under `document`.
-pub async fn download_to_document(state: &AppState, client: &Client, mut input: Value) -> Result<Value> {
-    let key = input.get("key").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let file_name = key.rsplit('/').next().filter(|n| validate_file_name(n).is_ok()).map(str::to_owned);
+pub async fn download_to_document(
+    state: &AppState,
+    client: &Client,
+    mut input: Value,
+) -> Result<Value> {
+    let key = input
+        .get("key")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let file_name = key
+        .rsplit('/')
+        .next()
+        .filter(|n| validate_file_name(n).is_ok())
+        .map(str::to_owned);
     let id = new_id();
     let dir = folder(state, &id);
     let path = dir.join(file_name.as_deref().unwrap_or(DEFAULT_FILE_NAME));
     tokio::fs::create_dir_all(&dir).await?;
-    let map = input.as_object_mut().ok_or_else(|| Error::invalid_input("body: the action input must be a JSON object"))?;
+    let map = input
+        .as_object_mut()
+        .ok_or_else(|| Error::invalid_input("body: the action input must be a JSON object"))?;
     map.insert("as".into(), Value::String("file".into()));
-    map.insert("to".into(), Value::String(path.to_string_lossy().into_owned()));
+    map.insert(
+        "to".into(),
+        Value::String(path.to_string_lossy().into_owned()),
+    );
     let result = async {
         let mut output = s3flow::actions::run_json(client, "download", input).await?;
         let (size, sha256) = hash_file(&path).await?;
@@ -272,7 +311,9 @@ pub async fn cleanup_loop(state: AppState, every: std::time::Duration) {
                     tracing::info!(target: "s3flow::documents", document_id = %id, "expired document removed");
                 }
             }
-            Err(err) => tracing::warn!(target: "s3flow::documents", error = %err, "document cleanup failed"),
+            Err(err) => {
+                tracing::warn!(target: "s3flow::documents", error = %err, "document cleanup failed")
+            }
         }
     }
 }

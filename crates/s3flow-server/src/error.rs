@@ -40,7 +40,8 @@ impl IntoResponse for ApiError {
 }
 
 pub fn error_response(err: Error) -> Response {
-    let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(err.to_json())).into_response();
     response.extensions_mut().insert(ErrorInfo(err));
     response

@@ -79,11 +79,9 @@ impl AppState {
     /// The cached client of a connection, rebuilt when the stored connection changed.
     pub async fn client(&self, name: &str) -> Result<Client> {
         s3flow::connection::validate_name(name)?;
-        let raw = self
-            .store()
-            .raw_connection(name)
-            .await?
-            .ok_or_else(|| s3flow::Error::not_found(format!("connection {name:?} does not exist")))?;
+        let raw = self.store().raw_connection(name).await?.ok_or_else(|| {
+            s3flow::Error::not_found(format!("connection {name:?} does not exist"))
+        })?;
         if let Some((cached_raw, client)) = self.lock_clients().get(name) {
             if *cached_raw == raw {
                 return Ok(client.clone());
@@ -91,7 +89,8 @@ impl AppState {
         }
         let connection = self.store().open_connection(&raw)?;
         let client = Client::connect(connection).await?;
-        self.lock_clients().insert(name.to_owned(), (raw, client.clone()));
+        self.lock_clients()
+            .insert(name.to_owned(), (raw, client.clone()));
         Ok(client)
     }
 
@@ -111,24 +110,44 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/v1/openapi.json", get(openapi::serve_openapi))
         .route("/v1/actions", get(routes::list_actions))
-        .route("/v1/connections", get(routes::list_connections).post(routes::create_connection))
+        .route(
+            "/v1/connections",
+            get(routes::list_connections).post(routes::create_connection),
+        )
         .route(
             "/v1/connections/{name}",
-            get(routes::get_connection).put(routes::put_connection).delete(routes::delete_connection),
+            get(routes::get_connection)
+                .put(routes::put_connection)
+                .delete(routes::delete_connection),
         )
         .route("/v1/connections/{name}/test", post(routes::test_connection))
-        .route("/v1/connections/{name}/actions/{action}", post(routes::run_action))
+        .route(
+            "/v1/connections/{name}/actions/{action}",
+            post(routes::run_action),
+        )
         .route(
             "/v1/connections/{name}/objects/{bucket}/{*key}",
-            get(objects::get_object).head(objects::head_object).put(objects::put_object).delete(objects::delete_object),
+            get(objects::get_object)
+                .head(objects::head_object)
+                .put(objects::put_object)
+                .delete(objects::delete_object),
         )
         .route("/v1/documents", post(documents::create))
-        .route("/v1/documents/{id}", get(documents::get).delete(documents::delete))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_token));
+        .route(
+            "/v1/documents/{id}",
+            get(documents::get).delete(documents::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::require_token,
+        ));
     Router::new()
         .route("/v1/health", get(routes::health))
         .merge(protected)
         .fallback(routes::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
         .with_state(state)
 }

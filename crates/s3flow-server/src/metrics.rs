@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Latency bucket bounds, in seconds.
-const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -30,10 +32,34 @@ struct Histogram {
     count: u64,
 }
 
+/// One finished request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    pub method: &'a str,
+    /// The route template (`/v1/connections/{name}`), never the concrete path.
+    pub route: &'a str,
+    pub status: u16,
+    pub elapsed: Duration,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub error_code: Option<&'a str>,
+}
+
 impl Metrics {
-    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration, bytes_in: u64, bytes_out: u64, error_code: Option<&str>) {
+    pub fn record(&self, sample: Sample<'_>) {
+        let Sample {
+            method,
+            route,
+            status,
+            elapsed,
+            bytes_in,
+            bytes_out,
+            error_code,
+        } = sample;
         let mut reg = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *reg.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        *reg.requests
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
         let hist = reg.latency.entry(route.to_owned()).or_default();
         if hist.counts.is_empty() {
             hist.counts = vec![0; BUCKETS.len()];
@@ -56,26 +82,50 @@ impl Metrics {
     pub fn render(&self) -> String {
         let reg = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP s3flow_http_requests_total HTTP requests by method, route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP s3flow_http_requests_total HTTP requests by method, route and status."
+        );
         let _ = writeln!(out, "# TYPE s3flow_http_requests_total counter");
         for ((method, route, status), n) in &reg.requests {
             let _ = writeln!(out, "s3flow_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}", escape(route));
         }
-        let _ = writeln!(out, "# HELP s3flow_http_request_duration_seconds Request latency by route.");
+        let _ = writeln!(
+            out,
+            "# HELP s3flow_http_request_duration_seconds Request latency by route."
+        );
         let _ = writeln!(out, "# TYPE s3flow_http_request_duration_seconds histogram");
         for (route, hist) in &reg.latency {
             let route = escape(route);
             for (bound, n) in BUCKETS.iter().zip(&hist.counts) {
                 let _ = writeln!(out, "s3flow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}");
             }
-            let _ = writeln!(out, "s3flow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", hist.count);
-            let _ = writeln!(out, "s3flow_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", hist.sum);
-            let _ = writeln!(out, "s3flow_http_request_duration_seconds_count{{route=\"{route}\"}} {}", hist.count);
+            let _ = writeln!(
+                out,
+                "s3flow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                hist.count
+            );
+            let _ = writeln!(
+                out,
+                "s3flow_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                hist.sum
+            );
+            let _ = writeln!(
+                out,
+                "s3flow_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                hist.count
+            );
         }
-        let _ = writeln!(out, "# HELP s3flow_http_request_bytes_total Request body bytes (by Content-Length).");
+        let _ = writeln!(
+            out,
+            "# HELP s3flow_http_request_bytes_total Request body bytes (by Content-Length)."
+        );
         let _ = writeln!(out, "# TYPE s3flow_http_request_bytes_total counter");
         let _ = writeln!(out, "s3flow_http_request_bytes_total {}", reg.bytes_in);
-        let _ = writeln!(out, "# HELP s3flow_http_response_bytes_total Response body bytes (by Content-Length).");
+        let _ = writeln!(
+            out,
+            "# HELP s3flow_http_response_bytes_total Response body bytes (by Content-Length)."
+        );
         let _ = writeln!(out, "# TYPE s3flow_http_response_bytes_total counter");
         let _ = writeln!(out, "s3flow_http_response_bytes_total {}", reg.bytes_out);
         let _ = writeln!(out, "# HELP s3flow_errors_total Errors by contract code.");

@@ -18,13 +18,22 @@ pub struct RequestId(pub String);
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-pub async fn request_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn request_context(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = request.method().to_string();
@@ -36,7 +45,9 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let bytes_in = content_length(request.headers());
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
 
     let mut response = next.run(request).await;
 
@@ -57,9 +68,15 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     let code = error.as_ref().map(|e| e.0.code.as_str());
-    state
-        .metrics()
-        .record(&method, &route, status, elapsed, bytes_in, content_length(response.headers()), code);
+    state.metrics().record(crate::metrics::Sample {
+        method: &method,
+        route: &route,
+        status,
+        elapsed,
+        bytes_in,
+        bytes_out: content_length(response.headers()),
+        error_code: code,
+    });
     // One line per request; never the headers (tokens) or bodies (secrets).
     tracing::info!(
         target: "s3flow::http",
@@ -83,20 +100,32 @@ fn content_length(headers: &axum::http::HeaderMap) -> u64 {
 }
 
 /// `Authorization: Bearer <token>` with a live token, else `unauthorized` (401).
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(token) = given else {
-        return ApiError::unauthorized("missing Authorization: Bearer <token> (create one with `s3flow token create`)").into_response();
+        return ApiError::unauthorized(
+            "missing Authorization: Bearer <token> (create one with `s3flow token create`)",
+        )
+        .into_response();
     };
     match state.store().check_token(token).await {
         Ok(Some(_id)) => next.run(request).await,
-        Ok(None) => ApiError::unauthorized("the bearer token is unknown or revoked").into_response(),
+        Ok(None) => {
+            ApiError::unauthorized("the bearer token is unknown or revoked").into_response()
+        }
         Err(err) => ApiError(err).into_response(),
     }
 }

@@ -29,7 +29,7 @@ async fn target(state: &AppState, name: &str, bucket: &str, key: &str) -> Result
     Ok(client)
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -68,7 +68,10 @@ pub async fn put_object(
             .send()
             .await
             .map_err(|e| Error::from_sdk(e, &what))?;
-        (out.e_tag().map(str::to_owned), out.version_id().map(str::to_owned))
+        (
+            out.e_tag().map(str::to_owned),
+            out.version_id().map(str::to_owned),
+        )
     } else {
         let created = s3
             .create_multipart_upload()
@@ -95,10 +98,18 @@ pub async fn put_object(
                         .send()
                         .await
                         .map_err(|e| Error::from_sdk(e, &what))?;
-                    parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(str::to_owned)).build());
+                    parts.push(
+                        CompletedPart::builder()
+                            .part_number(number)
+                            .set_e_tag(part.e_tag().map(str::to_owned))
+                            .build(),
+                    );
                     number += 1;
                     if number > 10_000 {
-                        return Err(Error::new(ErrorCode::PayloadTooLarge, format!("{what}: over 10,000 parts; raise the connection's part_size")));
+                        return Err(Error::new(
+                            ErrorCode::PayloadTooLarge,
+                            format!("{what}: over 10,000 parts; raise the connection's part_size"),
+                        ));
                     }
                 }
                 if ended {
@@ -111,15 +122,28 @@ pub async fn put_object(
                 .bucket(&bucket)
                 .key(&key)
                 .upload_id(&upload_id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk(e, &what))?;
-            Ok((done.e_tag().map(str::to_owned), done.version_id().map(str::to_owned)))
+            Ok((
+                done.e_tag().map(str::to_owned),
+                done.version_id().map(str::to_owned),
+            ))
         }
         .await;
         if result.is_err() {
-            let _ = s3.abort_multipart_upload().bucket(&bucket).key(&key).upload_id(&upload_id).send().await;
+            let _ = s3
+                .abort_multipart_upload()
+                .bucket(&bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
         }
         result?
     };
@@ -172,13 +196,34 @@ pub async fn get_object(
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, &what))?;
-    let status = if out.content_range().is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    let status = if out.content_range().is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
     let mut response_headers = HeaderMap::new();
-    set(&mut response_headers, header::CONTENT_TYPE, out.content_type());
-    set(&mut response_headers, header::CONTENT_LENGTH, out.content_length().map(|n| n.to_string()));
+    set(
+        &mut response_headers,
+        header::CONTENT_TYPE,
+        out.content_type(),
+    );
+    set(
+        &mut response_headers,
+        header::CONTENT_LENGTH,
+        out.content_length().map(|n| n.to_string()),
+    );
     set(&mut response_headers, header::ETAG, out.e_tag());
-    set(&mut response_headers, header::CONTENT_RANGE, out.content_range());
-    set(&mut response_headers, header::LAST_MODIFIED, out.last_modified().and_then(|t| t.fmt(aws_smithy_types::date_time::Format::HttpDate).ok()));
+    set(
+        &mut response_headers,
+        header::CONTENT_RANGE,
+        out.content_range(),
+    );
+    set(
+        &mut response_headers,
+        header::LAST_MODIFIED,
+        out.last_modified()
+            .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::HttpDate).ok()),
+    );
     set(&mut response_headers, header::ACCEPT_RANGES, Some("bytes"));
     let stream = futures::stream::unfold(out.body, |mut body| async move {
         match body.try_next().await {
@@ -210,9 +255,18 @@ pub async fn head_object(
     let mut response = Response::new(Body::empty());
     let headers = response.headers_mut();
     set(headers, header::CONTENT_TYPE, out.content_type());
-    set(headers, header::CONTENT_LENGTH, out.content_length().map(|n| n.to_string()));
+    set(
+        headers,
+        header::CONTENT_LENGTH,
+        out.content_length().map(|n| n.to_string()),
+    );
     set(headers, header::ETAG, out.e_tag());
-    set(headers, header::LAST_MODIFIED, out.last_modified().and_then(|t| t.fmt(aws_smithy_types::date_time::Format::HttpDate).ok()));
+    set(
+        headers,
+        header::LAST_MODIFIED,
+        out.last_modified()
+            .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::HttpDate).ok()),
+    );
     set(headers, header::ACCEPT_RANGES, Some("bytes"));
     Ok(response)
 }

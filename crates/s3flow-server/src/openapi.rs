@@ -16,7 +16,10 @@ fn error_responses() -> Value {
     for (status, what) in [
         ("400", "invalid_input"),
         ("401", "unauthorized"),
-        ("403", "credentials_invalid, access_denied or outside_restriction"),
+        (
+            "403",
+            "credentials_invalid, access_denied or outside_restriction",
+        ),
         ("404", "not_found"),
         ("409", "already_exists"),
         ("412", "precondition_failed"),
@@ -48,7 +51,11 @@ fn json_response(description: &str, schema: Value) -> Value {
 
 /// Moves a schemars root schema's `definitions` into `components`, renaming a definition
 /// whose name is taken by a different one, and returns the schema itself.
-fn absorb(components: &mut BTreeMap<String, Value>, prefix: &str, root: schemars::schema::RootSchema) -> Value {
+fn absorb(
+    components: &mut BTreeMap<String, Value>,
+    prefix: &str,
+    root: schemars::schema::RootSchema,
+) -> Value {
     let mut renames = BTreeMap::new();
     let mut defs = Vec::new();
     for (name, schema) in root.definitions {
@@ -78,7 +85,10 @@ fn rewrite_refs(value: &mut Value, renames: &BTreeMap<String, String>) {
             for (k, v) in map.iter_mut() {
                 if k == "$ref" {
                     if let Some(name) = v.as_str().and_then(|r| r.strip_prefix("#/definitions/")) {
-                        let name = renames.get(name).cloned().unwrap_or_else(|| name.to_owned());
+                        let name = renames
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(|| name.to_owned());
                         *v = Value::String(format!("#/components/schemas/{name}"));
                     }
                 } else {
@@ -142,7 +152,8 @@ pub fn document() -> Value {
     let object_params = json!([name_param,
         {"name": "bucket", "in": "path", "required": true, "schema": {"type": "string"}},
         {"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}]);
-    let doc_param = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let doc_param =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
     let fixed = json!({
         "/v1/health": {"get": {"operationId": "health", "security": [], "responses": {"200": json_response("the service is up", json!({"type": "object"}))}}},
         "/metrics": {"get": {"operationId": "metrics", "responses": with_errors(json!({"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}}))}},
@@ -207,7 +218,11 @@ mod tests {
                 Value::Object(map) => {
                     for (k, inner) in map {
                         if k == "$ref" {
-                            let name = inner.as_str().unwrap().strip_prefix("#/components/schemas/").expect("component ref");
+                            let name = inner
+                                .as_str()
+                                .unwrap()
+                                .strip_prefix("#/components/schemas/")
+                                .expect("component ref");
                             assert!(schemas.contains_key(name), "dangling {name}");
                         } else {
                             walk(inner, schemas);
@@ -220,7 +235,9 @@ mod tests {
         }
         walk(&doc, &schemas);
         for action in ACTIONS {
-            assert!(doc["paths"].get(format!("/v1/connections/{{name}}/actions/{action}")).is_some());
+            assert!(doc["paths"]
+                .get(format!("/v1/connections/{{name}}/actions/{action}"))
+                .is_some());
         }
     }
 }

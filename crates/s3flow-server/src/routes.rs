@@ -19,23 +19,35 @@ pub async fn health() -> Json<Value> {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics().render(),
     )
         .into_response()
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route (see GET /v1/openapi.json)")
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such route (see GET /v1/openapi.json)",
+    )
 }
 
 /// The catalog with the JSON Schema of each action's input and output, as `s3flow schema`.
 pub async fn list_actions() -> ApiResult<Json<Value>> {
-    Ok(Json(Value::Array(ACTIONS.iter().map(|a| action_entry(a)).collect::<Result<_, _>>()?)))
+    Ok(Json(Value::Array(
+        ACTIONS
+            .iter()
+            .map(|a| action_entry(a))
+            .collect::<Result<_, _>>()?,
+    )))
 }
 
 pub fn action_entry(action: &str) -> Result<Value, Error> {
-    let (input, output) = actions::schemas(action).ok_or_else(|| Error::not_found(format!("unknown action {action:?}")))?;
+    let (input, output) = actions::schemas(action)
+        .ok_or_else(|| Error::not_found(format!("unknown action {action:?}")))?;
     Ok(json!({
         "action": action,
         "summary": actions::summary(action),
@@ -49,19 +61,24 @@ pub fn json_body(body: &Bytes) -> Result<Value, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|e| Error::invalid_input(format!("body: not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| Error::invalid_input(format!("body: not valid JSON: {e}")))
 }
 
 fn connection_from(body: &Bytes, name: Option<&str>) -> Result<Connection, Error> {
     let value = json_body(body)?;
     if !value.is_object() {
-        return Err(Error::invalid_input("body: a connection JSON object is required"));
+        return Err(Error::invalid_input(
+            "body: a connection JSON object is required",
+        ));
     }
-    let mut connection: Connection =
-        serde_json::from_value(value).map_err(|e| Error::invalid_input(format!("connection: {e}")))?;
+    let mut connection: Connection = serde_json::from_value(value)
+        .map_err(|e| Error::invalid_input(format!("connection: {e}")))?;
     match (name, connection.name.as_deref()) {
         (Some(path), Some(body)) if path != body => {
-            return Err(Error::invalid_input(format!("name: {body:?} in the body differs from {path:?} in the path")))
+            return Err(Error::invalid_input(format!(
+                "name: {body:?} in the body differs from {path:?} in the path"
+            )))
         }
         (Some(path), _) => connection.name = Some(path.to_owned()),
         (None, None) => return Err(Error::invalid_input("name: is required")),
@@ -73,7 +90,9 @@ fn connection_from(body: &Bytes, name: Option<&str>) -> Result<Connection, Error
 
 pub async fn list_connections(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let connections = state.store().list_connections().await?;
-    Ok(Json(json!({"connections": connections.iter().map(Connection::redacted).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"connections": connections.iter().map(Connection::redacted).collect::<Vec<_>>()}),
+    ))
 }
 
 /// `POST /v1/connections`: creates; an existing name is `already_exists`.
@@ -81,7 +100,11 @@ pub async fn create_connection(State(state): State<AppState>, body: Bytes) -> Ap
     let connection = connection_from(&body, None)?;
     let name = connection.name.clone().unwrap_or_default();
     if state.store().raw_connection(&name).await?.is_some() {
-        return Err(Error::new(ErrorCode::AlreadyExists, format!("connection {name:?} already exists; PUT /v1/connections/{name} replaces it")).into());
+        return Err(Error::new(
+            ErrorCode::AlreadyExists,
+            format!("connection {name:?} already exists; PUT /v1/connections/{name} replaces it"),
+        )
+        .into());
     }
     state.store().put_connection(&connection).await?;
     state.forget_client(&name);
@@ -89,21 +112,35 @@ pub async fn create_connection(State(state): State<AppState>, body: Bytes) -> Ap
 }
 
 /// `PUT /v1/connections/{name}`: creates or replaces.
-pub async fn put_connection(State(state): State<AppState>, Path(name): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub async fn put_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     s3flow::connection::validate_name(&name)?;
     let connection = connection_from(&body, Some(&name))?;
     let created = state.store().put_connection(&connection).await?;
     state.forget_client(&name);
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(connection.redacted())).into_response())
 }
 
-pub async fn get_connection(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
     s3flow::connection::validate_name(&name)?;
     Ok(Json(state.store().get_connection(&name).await?.redacted()))
 }
 
-pub async fn delete_connection(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     s3flow::connection::validate_name(&name)?;
     state.store().delete_connection(&name).await?;
     state.forget_client(&name);
@@ -111,7 +148,10 @@ pub async fn delete_connection(State(state): State<AppState>, Path(name): Path<S
 }
 
 /// `POST /v1/connections/{name}/test`.
-pub async fn test_connection(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn test_connection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
     let client = state.client(&name).await?;
     Ok(Json(probe(&client, &name).await?))
 }
@@ -141,7 +181,11 @@ pub async fn run_action(
 ) -> ApiResult<Json<Value>> {
     s3flow::connection::validate_name(&name)?;
     if actions::summary(&action).is_none() {
-        return Err(Error::not_found(format!("unknown action {action:?}; actions: {}", ACTIONS.join(", "))).into());
+        return Err(Error::not_found(format!(
+            "unknown action {action:?}; actions: {}",
+            ACTIONS.join(", ")
+        ))
+        .into());
     }
     let mut input = json_body(&body)?;
     if !(input.is_object() || input.is_null()) {
@@ -156,13 +200,23 @@ pub async fn run_action(
                 )
                 .into());
             }
-            if let Some(id) = input.get("document").and_then(Value::as_str).map(str::to_owned) {
+            if let Some(id) = input
+                .get("document")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+            {
                 let (doc, path) = documents::resolve(&state, &id).await?;
                 let map = input.as_object_mut().expect("checked above");
                 map.remove("document");
-                map.insert("file".into(), Value::String(path.to_string_lossy().into_owned()));
+                map.insert(
+                    "file".into(),
+                    Value::String(path.to_string_lossy().into_owned()),
+                );
                 if !map.contains_key("content_type") {
-                    map.insert("content_type".into(), Value::String(doc.content_type.clone()));
+                    map.insert(
+                        "content_type".into(),
+                        Value::String(doc.content_type.clone()),
+                    );
                 }
             } else if input.get("document").is_some_and(|d| !d.is_null()) {
                 return Err(Error::invalid_input("document: must be a document id string").into());
@@ -170,7 +224,11 @@ pub async fn run_action(
             Ok(Json(actions::run_json(&client, "upload", input).await?))
         }
         "download" => {
-            let as_ = input.get("as").and_then(Value::as_str).unwrap_or("auto").to_owned();
+            let as_ = input
+                .get("as")
+                .and_then(Value::as_str)
+                .unwrap_or("auto")
+                .to_owned();
             if as_ == "file" || input.get("to").is_some_and(|t| !t.is_null()) {
                 return Err(Error::invalid_input(
                     "as: \"file\" and to write on the server; use as \"document\" (then GET /v1/documents/{id}) or the streaming GET /v1/connections/{name}/objects/{bucket}/{key}",
@@ -178,7 +236,9 @@ pub async fn run_action(
                 .into());
             }
             if as_ == "document" {
-                return Ok(Json(documents::download_to_document(&state, &client, input).await?));
+                return Ok(Json(
+                    documents::download_to_document(&state, &client, input).await?,
+                ));
             }
             Ok(Json(actions::run_json(&client, "download", input).await?))
         }

@@ -29,26 +29,48 @@ pub struct ServeConfig {
 
 /// Opens the store of a data folder (and database URL) under its master key.
 pub async fn open_store(data: &std::path::Path, database: Option<&str>) -> Result<Store> {
-    std::fs::create_dir_all(data).map_err(|e| Error::invalid_input(format!("--data {}: {e}", data.display())))?;
+    std::fs::create_dir_all(data)
+        .map_err(|e| Error::invalid_input(format!("--data {}: {e}", data.display())))?;
     let key = MasterKey::load_or_create(data)?;
     Store::open(data, database, key).await
 }
 
 /// Runs the service until `shutdown` resolves; in-flight requests then finish.
-pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let store = open_store(&config.data, config.database.as_deref()).await?;
-    let first_token = if store.count_tokens().await? == 0 { Some(store.create_token().await?) } else { None };
+    let first_token = if store.count_tokens().await? == 0 {
+        Some(store.create_token().await?)
+    } else {
+        None
+    };
 
     let local = if config.no_local {
         None
     } else {
-        let local_config = LocalConfig { listen: config.local_listen, ..LocalConfig::new(config.data.join("local")) };
+        let local_config = LocalConfig {
+            listen: config.local_listen,
+            ..LocalConfig::new(config.data.join("local"))
+        };
         let server = LocalServer::start(local_config).await.map_err(|e| {
-            Error::new(ErrorCode::InvalidInput, format!("--local-listen {}: cannot start the embedded endpoint: {e}", config.local_listen))
+            Error::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "--local-listen {}: cannot start the embedded endpoint: {e}",
+                    config.local_listen
+                ),
+            )
         })?;
         let connection = Connection {
             name: Some(LOCAL_CONNECTION.to_owned()),
-            ..Connection::with_access_key(&server.endpoint(), server.access_key(), server.secret_key(), server.region())
+            ..Connection::with_access_key(
+                &server.endpoint(),
+                server.access_key(),
+                server.secret_key(),
+                server.region(),
+            )
         };
         store.put_connection(&connection).await?;
         Some(server)
@@ -64,7 +86,9 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     announce(addr, local.as_ref(), &config, first_token.as_ref());
     tracing::info!(target: "s3flow::serve", api = %format!("http://{addr}"), "s3flow service listening");
 
-    let served = axum::serve(listener, crate::app(state)).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
     tracing::info!(target: "s3flow::serve", "stopping");
     cleanup.abort();
     if let Some(local) = local {
@@ -76,11 +100,22 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
 
 /// One JSON line on stdout for scripts and people (the first token is in it, shown only this
 /// once), a few lines on stderr without it.
-fn announce(addr: SocketAddr, local: Option<&LocalServer>, config: &ServeConfig, token: Option<&(String, String)>) {
+fn announce(
+    addr: SocketAddr,
+    local: Option<&LocalServer>,
+    config: &ServeConfig,
+    token: Option<&(String, String)>,
+) {
     let data = std::path::absolute(&config.data).unwrap_or_else(|_| config.data.clone());
-    eprintln!("s3flow: service on http://{addr} (data: {})", data.display());
+    eprintln!(
+        "s3flow: service on http://{addr} (data: {})",
+        data.display()
+    );
     if let Some(local) = local {
-        eprintln!("s3flow: embedded S3 endpoint on {} (connection \"{LOCAL_CONNECTION}\")", local.endpoint());
+        eprintln!(
+            "s3flow: embedded S3 endpoint on {} (connection \"{LOCAL_CONNECTION}\")",
+            local.endpoint()
+        );
     }
     if let Some((id, _)) = token {
         // The token itself goes to stdout only: stderr is where logs are collected.
@@ -105,11 +140,17 @@ pub fn init_logging(format: &str, filter: Option<&str>) -> Result<()> {
     let directives = format!("{filter},s3s=info");
     let env_filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .map_err(|e| Error::invalid_input(format!("--log-level: {filter:?}: {e}")))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(env_filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(env_filter)
+        .with_writer(std::io::stderr);
     let result = match format {
         "json" => builder.json().try_init(),
         "text" => builder.with_ansi(false).try_init(),
-        other => return Err(Error::invalid_input(format!("--log-format: {other:?} must be json or text"))),
+        other => {
+            return Err(Error::invalid_input(format!(
+                "--log-format: {other:?} must be json or text"
+            )))
+        }
     };
     result.map_err(|e| Error::invalid_input(format!("logging: {e}")))
 }

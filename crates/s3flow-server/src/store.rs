@@ -66,13 +66,19 @@ pub fn database_url(data_dir: &Path, database: Option<&str>) -> String {
 }
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -94,16 +100,29 @@ impl Store {
                 .map_err(|e| Error::invalid_input(format!("--data {}: {e}", data_dir.display())))?;
         }
         let url = database_url(data_dir, database);
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(Error::invalid_input("--database: must be a postgres://… or sqlite:… URL"));
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(Error::invalid_input(
+                "--database: must be a postgres://… or sqlite:… URL",
+            ));
         }
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .connect(&url)
             .await
-            .map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("cannot open the state store: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::UpstreamUnavailable,
+                    format!("cannot open the state store: {e}"),
+                )
+            })?;
         for statement in SCHEMA {
-            sqlx::query(statement).execute(&pool).await.map_err(db_error)?;
+            sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .map_err(db_error)?;
         }
         let store = Store { pool, key };
         store.check_key().await?;
@@ -149,8 +168,12 @@ impl Store {
     /// Saves a connection (validated, secrets sealed). Returns true when it was created.
     pub async fn put_connection(&self, connection: &Connection) -> Result<bool> {
         connection.validate()?;
-        let name = connection.name.clone().ok_or_else(|| Error::invalid_input("name: is required"))?;
-        let mut value = serde_json::to_value(connection).map_err(|e| Error::invalid_input(e.to_string()))?;
+        let name = connection
+            .name
+            .clone()
+            .ok_or_else(|| Error::invalid_input("name: is required"))?;
+        let mut value =
+            serde_json::to_value(connection).map_err(|e| Error::invalid_input(e.to_string()))?;
         crypto::seal_secrets(&self.key, &mut value);
         let existed = self.raw_connection(&name).await?.is_some();
         let now = now();
@@ -178,16 +201,19 @@ impl Store {
     }
 
     pub fn open_connection(&self, raw: &str) -> Result<Connection> {
-        let mut value: serde_json::Value =
-            serde_json::from_str(raw).map_err(|e| Error::invalid_input(format!("stored connection: {e}")))?;
+        let mut value: serde_json::Value = serde_json::from_str(raw)
+            .map_err(|e| Error::invalid_input(format!("stored connection: {e}")))?;
         crypto::open_secrets(&self.key, &mut value)?;
-        serde_json::from_value(value).map_err(|e| Error::invalid_input(format!("stored connection: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| Error::invalid_input(format!("stored connection: {e}")))
     }
 
     pub async fn get_connection(&self, name: &str) -> Result<Connection> {
         match self.raw_connection(name).await? {
             Some(raw) => self.open_connection(&raw),
-            None => Err(Error::not_found(format!("connection {name:?} does not exist"))),
+            None => Err(Error::not_found(format!(
+                "connection {name:?} does not exist"
+            ))),
         }
     }
 
@@ -196,7 +222,9 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        rows.iter().map(|r| self.open_connection(&r.get::<String, _>(0))).collect()
+        rows.iter()
+            .map(|r| self.open_connection(&r.get::<String, _>(0)))
+            .collect()
     }
 
     pub async fn delete_connection(&self, name: &str) -> Result<()> {
@@ -206,7 +234,9 @@ impl Store {
             .await
             .map_err(db_error)?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("connection {name:?} does not exist")));
+            return Err(Error::not_found(format!(
+                "connection {name:?} does not exist"
+            )));
         }
         Ok(())
     }
@@ -217,7 +247,8 @@ impl Store {
     pub async fn create_token(&self) -> Result<(String, String)> {
         use base64::Engine;
         let id = hex::encode(crypto::random_bytes::<6>());
-        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_bytes::<32>());
+        let secret =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_bytes::<32>());
         let token = format!("s3f_{secret}");
         sqlx::query("INSERT INTO s3flow_tokens (id, hash, created_at) VALUES ($1, $2, $3)")
             .bind(&id)
@@ -239,19 +270,22 @@ impl Store {
 
     /// The id of the live token with this value, if any.
     pub async fn check_token(&self, token: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT id FROM s3flow_tokens WHERE hash = $1 AND revoked_at IS NULL")
-            .bind(hash_token(token))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let row =
+            sqlx::query("SELECT id FROM s3flow_tokens WHERE hash = $1 AND revoked_at IS NULL")
+                .bind(hash_token(token))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
         Ok(row.map(|r| r.get::<String, _>(0)))
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
-        let rows = sqlx::query("SELECT id, created_at, revoked_at FROM s3flow_tokens ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT id, created_at, revoked_at FROM s3flow_tokens ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
         Ok(rows
             .iter()
             .map(|r| TokenInfo {
@@ -263,14 +297,18 @@ impl Store {
     }
 
     pub async fn revoke_token(&self, id: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE s3flow_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let done = sqlx::query(
+            "UPDATE s3flow_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("token {id:?} does not exist or is already revoked")));
+            return Err(Error::not_found(format!(
+                "token {id:?} does not exist or is already revoked"
+            )));
         }
         Ok(())
     }
@@ -353,8 +391,8 @@ impl Store {
         for row in &rows {
             let name: String = row.get(0);
             let raw: String = row.get(1);
-            let mut value: serde_json::Value =
-                serde_json::from_str(&raw).map_err(|e| Error::invalid_input(format!("stored connection {name}: {e}")))?;
+            let mut value: serde_json::Value = serde_json::from_str(&raw)
+                .map_err(|e| Error::invalid_input(format!("stored connection {name}: {e}")))?;
             crypto::open_secrets(&self.key, &mut value)?;
             crypto::seal_secrets(new_key, &mut value);
             sqlx::query("UPDATE s3flow_connections SET config = $1 WHERE name = $2")

@@ -37,17 +37,30 @@ fn assume_role(name: &str) -> Connection {
 #[tokio::test]
 async fn the_database_file_holds_no_secret_in_plain_text() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), None, MasterKey::generate()).await.unwrap();
+    let store = Store::open(dir.path(), None, MasterKey::generate())
+        .await
+        .unwrap();
     store.put_connection(&connection("plain")).await.unwrap();
     store.put_connection(&assume_role("role")).await.unwrap();
     let (_, token) = store.create_token().await.unwrap();
-    assert_eq!(store.get_connection("plain").await.unwrap(), connection("plain"));
-    assert_eq!(store.get_connection("role").await.unwrap(), assume_role("role"));
+    assert_eq!(
+        store.get_connection("plain").await.unwrap(),
+        connection("plain")
+    );
+    assert_eq!(
+        store.get_connection("role").await.unwrap(),
+        assume_role("role")
+    );
     store.close().await;
     let mut raw = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_string_lossy().starts_with("s3flow.db") {
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("s3flow.db")
+        {
             raw.extend(std::fs::read(path).unwrap());
         }
     }
@@ -62,10 +75,14 @@ async fn the_database_file_holds_no_secret_in_plain_text() {
 #[tokio::test]
 async fn a_wrong_master_key_fails_at_open() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), None, MasterKey::generate()).await.unwrap();
+    let store = Store::open(dir.path(), None, MasterKey::generate())
+        .await
+        .unwrap();
     store.put_connection(&connection("c")).await.unwrap();
     store.close().await;
-    let err = Store::open(dir.path(), None, MasterKey::generate()).await.unwrap_err();
+    let err = Store::open(dir.path(), None, MasterKey::generate())
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
     assert!(err.message.contains("master key"), "{}", err.message);
 }
@@ -80,11 +97,17 @@ async fn the_key_file_is_created_once_with_0600() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     std::fs::write(dir.path().join("master.key"), "short").unwrap();
-    assert_eq!(MasterKey::load_or_create(dir.path()).unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(
+        MasterKey::load_or_create(dir.path()).unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
 }
 
 #[tokio::test]
@@ -93,29 +116,49 @@ async fn rotation_re_encrypts_everything_under_the_new_key() {
     let old = MasterKey::generate();
     let store = Store::open(dir.path(), None, old.clone()).await.unwrap();
     for i in 0..5 {
-        store.put_connection(&connection(&format!("c{i}"))).await.unwrap();
+        store
+            .put_connection(&connection(&format!("c{i}")))
+            .await
+            .unwrap();
     }
     store.put_connection(&assume_role("role")).await.unwrap();
     let new = MasterKey::generate();
     assert_eq!(store.rotate_key(&new).await.unwrap(), 6);
     store.close().await;
-    assert!(Store::open(dir.path(), None, old).await.is_err(), "the old key no longer opens it");
+    assert!(
+        Store::open(dir.path(), None, old).await.is_err(),
+        "the old key no longer opens it"
+    );
     let store = Store::open(dir.path(), None, new).await.unwrap();
     for i in 0..5 {
-        assert_eq!(store.get_connection(&format!("c{i}")).await.unwrap(), connection(&format!("c{i}")));
+        assert_eq!(
+            store.get_connection(&format!("c{i}")).await.unwrap(),
+            connection(&format!("c{i}"))
+        );
     }
-    assert_eq!(store.get_connection("role").await.unwrap(), assume_role("role"));
+    assert_eq!(
+        store.get_connection("role").await.unwrap(),
+        assume_role("role")
+    );
 }
 
 #[tokio::test]
 async fn tokens_are_listed_without_their_value() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), None, MasterKey::generate()).await.unwrap();
+    let store = Store::open(dir.path(), None, MasterKey::generate())
+        .await
+        .unwrap();
     let (id, token) = store.create_token().await.unwrap();
-    assert_eq!(store.check_token(&token).await.unwrap().as_deref(), Some(id.as_str()));
+    assert_eq!(
+        store.check_token(&token).await.unwrap().as_deref(),
+        Some(id.as_str())
+    );
     let listed = serde_json::to_string(&store.list_tokens().await.unwrap()).unwrap();
     assert!(listed.contains(&id) && !listed.contains(&token), "{listed}");
     store.revoke_token(&id).await.unwrap();
     assert_eq!(store.check_token(&token).await.unwrap(), None);
-    assert_eq!(store.revoke_token("nope").await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        store.revoke_token("nope").await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
 }

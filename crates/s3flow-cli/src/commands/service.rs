@@ -20,7 +20,13 @@ use crate::connection_args::ConnectionArgs;
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Data folder: the SQLite store, the master key file, documents, the embedded endpoint's data.
-    #[arg(long, env = "S3FLOW_DATA", global = true, value_name = "DIR", default_value = "./s3flow-data")]
+    #[arg(
+        long,
+        env = "S3FLOW_DATA",
+        global = true,
+        value_name = "DIR",
+        default_value = "./s3flow-data"
+    )]
     pub data: PathBuf,
 
     /// postgres://… to keep the state in PostgreSQL (shared by several instances); default
@@ -107,7 +113,9 @@ pub struct ConnectionCmdArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCommand {
     /// Save a connection from the connection flags (--endpoint, --access-key-id…) or --json.
-    #[command(after_help = "Examples:\n  s3flow connection add minio --endpoint http://127.0.0.1:9000 --provider minio --access-key-id KEY --secret-access-key SECRET\n  s3flow connection add prod --json '{\"region\":\"eu-west-1\",\"auth\":{\"type\":\"default_chain\"}}'")]
+    #[command(
+        after_help = "Examples:\n  s3flow connection add minio --endpoint http://127.0.0.1:9000 --provider minio --access-key-id KEY --secret-access-key SECRET\n  s3flow connection add prod --json '{\"region\":\"eu-west-1\",\"auth\":{\"type\":\"default_chain\"}}'"
+    )]
     Add {
         /// Name, [a-z0-9][a-z0-9_-]{0,62}.
         name: String,
@@ -183,13 +191,21 @@ pub async fn token(args: TokenArgs) -> Result<Outcome> {
 pub async fn connection(args: ConnectionCmdArgs, flags: &ConnectionArgs) -> Result<Outcome> {
     let store = args.store.open().await?;
     let out = match args.command {
-        ConnectionCommand::Add { name, json, replace } => {
+        ConnectionCommand::Add {
+            name,
+            json,
+            replace,
+        } => {
             s3flow::connection::validate_name(&name)?;
             let mut connection = match json {
                 Some(text) => {
                     let text = if text == "-" || text.starts_with('@') {
-                        let bytes = super::read_file_or_stdin("--json", text.strip_prefix('@').unwrap_or("-"))?;
-                        String::from_utf8(bytes).map_err(|_| Error::invalid_input("--json: not UTF-8"))?
+                        let bytes = super::read_file_or_stdin(
+                            "--json",
+                            text.strip_prefix('@').unwrap_or("-"),
+                        )?;
+                        String::from_utf8(bytes)
+                            .map_err(|_| Error::invalid_input("--json: not UTF-8"))?
                     } else {
                         text
                     };
@@ -199,11 +215,17 @@ pub async fn connection(args: ConnectionCmdArgs, flags: &ConnectionArgs) -> Resu
                 None => flags.to_connection()?,
             };
             if connection.name.as_deref().is_some_and(|n| n != name) {
-                return Err(Error::invalid_input(format!("name: {:?} in --json differs from {name:?}", connection.name.unwrap_or_default())));
+                return Err(Error::invalid_input(format!(
+                    "name: {:?} in --json differs from {name:?}",
+                    connection.name.unwrap_or_default()
+                )));
             }
             connection.name = Some(name.clone());
             if !replace && store.raw_connection(&name).await?.is_some() {
-                return Err(Error::new(ErrorCode::AlreadyExists, format!("connection {name:?} already exists (--replace replaces it)")));
+                return Err(Error::new(
+                    ErrorCode::AlreadyExists,
+                    format!("connection {name:?} already exists (--replace replaces it)"),
+                ));
             }
             store.put_connection(&connection).await?;
             connection.redacted()
@@ -249,15 +271,21 @@ pub async fn keys(args: KeysArgs) -> Result<Outcome> {
 }
 
 fn absolute(path: &Path) -> String {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).to_string_lossy().into_owned()
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The connection saved under `name`, from the store in `S3FLOW_DATA` (default
 /// `./s3flow-data`) or `S3FLOW_DATABASE`. A folder without a store is `not_found`, and
 /// nothing is created there.
 pub async fn stored_connection(name: &str) -> Result<Connection> {
-    let data = PathBuf::from(std::env::var("S3FLOW_DATA").unwrap_or_else(|_| "./s3flow-data".to_owned()));
-    let database = std::env::var("S3FLOW_DATABASE").ok().filter(|d| !d.is_empty());
+    let data =
+        PathBuf::from(std::env::var("S3FLOW_DATA").unwrap_or_else(|_| "./s3flow-data".to_owned()));
+    let database = std::env::var("S3FLOW_DATABASE")
+        .ok()
+        .filter(|d| !d.is_empty());
     if database.is_none() && !data.join("s3flow.db").exists() {
         return Err(Error::not_found(format!(
             "--connection {name:?}: no connection store in {} (save one with `s3flow connection add`, or set S3FLOW_DATA / S3FLOW_DATABASE)",
