@@ -113,10 +113,13 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
     {
-        if len > MAX_DOCUMENT_BYTES {
+        if len > state.max_document_bytes() {
             return Err(Error::new(
                 ErrorCode::PayloadTooLarge,
-                format!("document: {len} bytes is over {MAX_DOCUMENT_BYTES}"),
+                format!(
+                    "document: {len} bytes is over the limit of {} bytes",
+                    state.max_document_bytes()
+                ),
             )
             .into());
         }
@@ -124,7 +127,7 @@ pub async fn create(
     let id = new_id();
     let dir = folder(&state, &id);
     let path = dir.join(file_name.as_deref().unwrap_or(DEFAULT_FILE_NAME));
-    let written = write_body(&dir, &path, request.into_body()).await;
+    let written = write_body(&dir, &path, request.into_body(), state.max_document_bytes()).await;
     let (size, sha256) = match written {
         Ok(done) => done,
         Err(err) => {
@@ -147,7 +150,12 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(document_json(&doc))).into_response())
 }
 
-async fn write_body(dir: &FsPath, path: &FsPath, body: Body) -> Result<(u64, String)> {
+async fn write_body(
+    dir: &FsPath,
+    path: &FsPath,
+    body: Body,
+    max_bytes: u64,
+) -> Result<(u64, String)> {
     tokio::fs::create_dir_all(dir).await?;
     let mut file = tokio::fs::File::create(path).await?;
     let mut hasher = Sha256::new();
@@ -156,10 +164,10 @@ async fn write_body(dir: &FsPath, path: &FsPath, body: Body) -> Result<(u64, Str
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Error::invalid_input(format!("body: {e}")))?;
         size += chunk.len() as u64;
-        if size > MAX_DOCUMENT_BYTES {
+        if size > max_bytes {
             return Err(Error::new(
                 ErrorCode::PayloadTooLarge,
-                format!("document: over {MAX_DOCUMENT_BYTES} bytes"),
+                format!("document: over the limit of {max_bytes} bytes"),
             ));
         }
         hasher.update(&chunk);
@@ -299,21 +307,24 @@ async fn hash_file(path: &FsPath) -> Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-/// Deletes expired documents (index rows, then files) every `every`, until the task is dropped.
+/// Deletes expired documents: index rows first (so none is served half-deleted), then their
+/// files. Returns how many were removed.
+pub async fn cleanup_expired(state: &AppState) -> Result<usize> {
+    let ids = state.store().take_expired_documents().await?;
+    for id in &ids {
+        let _ = tokio::fs::remove_dir_all(folder(state, id)).await;
+        tracing::info!(target: "s3flow::documents", document_id = %id, "expired document removed");
+    }
+    Ok(ids.len())
+}
+
+/// Runs [`cleanup_expired`] every `every`, until the task is dropped.
 pub async fn cleanup_loop(state: AppState, every: std::time::Duration) {
     let mut interval = tokio::time::interval(every);
     loop {
         interval.tick().await;
-        match state.store().take_expired_documents().await {
-            Ok(ids) => {
-                for id in ids {
-                    let _ = tokio::fs::remove_dir_all(folder(&state, &id)).await;
-                    tracing::info!(target: "s3flow::documents", document_id = %id, "expired document removed");
-                }
-            }
-            Err(err) => {
-                tracing::warn!(target: "s3flow::documents", error = %err, "document cleanup failed")
-            }
+        if let Err(err) = cleanup_expired(&state).await {
+            tracing::warn!(target: "s3flow::documents", error = %err, "document cleanup failed");
         }
     }
 }

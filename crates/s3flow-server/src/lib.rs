@@ -44,6 +44,7 @@ struct Inner {
     clients: Mutex<HashMap<String, (String, Client)>>,
     documents_dir: PathBuf,
     document_ttl: Duration,
+    max_document_bytes: u64,
     metrics: metrics::Metrics,
 }
 
@@ -55,9 +56,29 @@ impl AppState {
                 clients: Mutex::new(HashMap::new()),
                 documents_dir,
                 document_ttl: DEFAULT_DOCUMENT_TTL,
+                max_document_bytes: documents::MAX_DOCUMENT_BYTES,
                 metrics: metrics::Metrics::default(),
             }),
         }
+    }
+
+    /// A state over the same store and folders with other document limits (how long
+    /// documents are kept, how big they may be); its client cache and metrics start empty.
+    pub fn with_document_limits(&self, ttl: Duration, max_bytes: u64) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                clients: Mutex::new(HashMap::new()),
+                documents_dir: self.inner.documents_dir.clone(),
+                document_ttl: ttl,
+                max_document_bytes: max_bytes,
+                metrics: metrics::Metrics::default(),
+            }),
+        }
+    }
+
+    pub fn max_document_bytes(&self) -> u64 {
+        self.inner.max_document_bytes
     }
 
     pub fn store(&self) -> &Store {

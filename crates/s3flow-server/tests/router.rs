@@ -810,3 +810,130 @@ async fn documents_round_trip_through_upload_and_download() {
     .await
     .assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn documents_expire_and_have_a_size_limit() {
+    let mut h = Harness::new().await;
+    h.state = h
+        .state
+        .with_document_limits(std::time::Duration::from_secs(0), 10);
+    let over = h
+        .send(
+            h.request(Method::POST, "/v1/documents")
+                .body(Body::from("more than ten bytes"))
+                .unwrap(),
+        )
+        .await;
+    over.assert_error(413, "payload_too_large");
+    // Without Content-Length: the stream is cut at the limit.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(b"123456".to_vec()), Ok(b"789012".to_vec())];
+    let streamed = h
+        .send(
+            h.request(Method::POST, "/v1/documents")
+                .body(Body::from_stream(futures::stream::iter(chunks)))
+                .unwrap(),
+        )
+        .await;
+    streamed.assert_error(413, "payload_too_large");
+    assert_eq!(
+        std::fs::read_dir(h.state.documents_dir())
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "nothing left behind"
+    );
+
+    // A TTL of 0: expired at once, no longer served, removed by the cleanup.
+    let created = h
+        .send(
+            h.request(Method::POST, "/v1/documents")
+                .body(Body::from("tiny"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.json()["document_id"].as_str().unwrap().to_owned();
+    h.call(Method::GET, &format!("/v1/documents/{id}"), None)
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(
+        s3flow_server::documents::cleanup_expired(&h.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!h.state.documents_dir().join(&id).exists());
+}
+
+/// A stand-in S3 endpoint that answers every request with one S3 error.
+async fn failing_s3(status: u16, code: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 65536];
+                let _ = socket.read(&mut head).await;
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>stand-in</Message><RequestId>stand-in-id</RequestId></Error>"
+                );
+                let reply = format!(
+                    "HTTP/1.1 {status} Stand-in\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn throttling_preconditions_and_timeouts_have_their_status() {
+    let h = Harness::new().await;
+    for (name, status, s3_code, code, http) in [
+        ("slow", 503, "SlowDown", "throttled", 429),
+        (
+            "cond",
+            412,
+            "PreconditionFailed",
+            "precondition_failed",
+            412,
+        ),
+        ("broken", 500, "InternalError", "upstream_unavailable", 502),
+        ("denied", 403, "AccessDenied", "access_denied", 403),
+    ] {
+        let endpoint = failing_s3(status, s3_code).await;
+        let connection = s3flow::Connection {
+            name: Some(name.into()),
+            max_attempts: Some(1),
+            ..s3flow::Connection::with_access_key(&endpoint, "a", "b", "us-east-1")
+        };
+        h.state.store().put_connection(&connection).await.unwrap();
+        let reply = h.action(name, "list", json!({"bucket": "any"})).await;
+        reply.assert_error(http, code);
+        assert_eq!(reply.json()["error"]["s3_code"], s3_code);
+        assert_eq!(
+            reply.json()["error"]["retryable"],
+            matches!(code, "throttled" | "upstream_unavailable")
+        );
+        assert!(reply.headers.contains_key("x-request-id"));
+    }
+
+    // A store that takes the connection and never answers: timeout (504).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let connection = s3flow::Connection {
+        name: Some("silent".into()),
+        max_attempts: Some(1),
+        timeout_seconds: Some(1),
+        ..s3flow::Connection::with_access_key(&endpoint, "a", "b", "us-east-1")
+    };
+    h.state.store().put_connection(&connection).await.unwrap();
+    let reply = h.action("silent", "list", json!({"bucket": "any"})).await;
+    reply.assert_error(504, "timeout");
+    drop(silent);
+}
