@@ -347,3 +347,47 @@ async fn serve_without_the_embedded_endpoint() {
     let (status, _) = svc.stop();
     assert!(status.success());
 }
+
+#[test]
+fn bad_serve_flags_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--database", "ftp://nowhere/db"], "invalid_input"),
+        (vec!["--log-format", "xml"], "invalid_input"),
+        (vec!["--listen", "not-an-address"], "invalid_input"),
+        (vec!["--listen", &busy], "invalid_input"),
+        (vec!["--local-listen", &busy], "invalid_input"),
+    ];
+    for (args, code) in cases {
+        let mut cmd = command(data.path());
+        cmd.args(&args);
+        let out = cmd.output().unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(json["error"]["code"], code, "{args:?}: {json}");
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_made_by_the_cli_works_against_the_service_until_revoked() {
+    let data = tempfile::tempdir().unwrap();
+    let svc = start(command(data.path()));
+    let mut create = Command::new(BIN);
+    create.args(["token", "create", "--data"]).arg(data.path());
+    let made: Value = serde_json::from_slice(&create.output().unwrap().stdout).unwrap();
+    let token = made["token"].as_str().unwrap();
+    let http = client();
+    let get = || http.get(svc.url("/v1/actions")).bearer_auth(token).send();
+    assert_eq!(get().await.unwrap().status(), 200);
+    let mut revoke = Command::new(BIN);
+    revoke
+        .args(["token", "revoke", made["id"].as_str().unwrap(), "--data"])
+        .arg(data.path());
+    assert!(revoke.output().unwrap().status.success());
+    assert_eq!(get().await.unwrap().status(), 401);
+    let (status, _) = svc.stop();
+    assert!(status.success());
+}

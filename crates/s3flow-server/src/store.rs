@@ -110,6 +110,7 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(&url)
             .await
             .map_err(|e| {
