@@ -391,3 +391,104 @@ async fn a_token_made_by_the_cli_works_against_the_service_until_revoked() {
     let (status, _) = svc.stop();
     assert!(status.success());
 }
+
+/// A fresh PostgreSQL database for this run, or None (SKIP) when PostgreSQL is unreachable
+/// and `S3FLOW_TEST_REQUIRE_POSTGRES` is not set.
+async fn fresh_postgres() -> Option<(String, String)> {
+    use sqlx::Connection as _;
+    let admin = std::env::var("S3FLOW_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            if std::env::var_os("S3FLOW_TEST_REQUIRE_POSTGRES").is_some() {
+                panic!("PostgreSQL at {admin} is required but unreachable: {e}");
+            }
+            println!("SKIP: PostgreSQL at {admin} is unreachable: {e}");
+            return None;
+        }
+    };
+    let name = format!("s3flow_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0.to_owned();
+    Some((format!("{base}/{name}"), name))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_services_on_one_postgres_share_connections_and_tokens() {
+    let Some((url, name)) = fresh_postgres().await else {
+        return;
+    };
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut cmd_a = command(data_a.path());
+    cmd_a
+        .args(["--database", &url])
+        .env("S3FLOW_MASTER_KEY", key);
+    let a = start(cmd_a);
+    let mut cmd_b = command(data_b.path());
+    cmd_b
+        .args(["--database", &url, "--no-local"])
+        .env("S3FLOW_MASTER_KEY", key);
+    let b = start(cmd_b);
+    let token = a.announce["token"]["token"].as_str().unwrap().to_owned();
+    assert!(
+        b.announce["token"].is_null(),
+        "one first token for the shared store"
+    );
+
+    // A's embedded endpoint saved through A as "shared", used through B.
+    let http = client();
+    let local: Value = json_of(
+        http.get(a.url("/v1/connections/local"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(local["endpoint"].is_string());
+    let created = http
+        .post(b.url("/v1/connections/local/actions/create_bucket"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(json!({"bucket": "shared-pg"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+    let put = http
+        .put(b.url("/v1/connections/local/objects/shared-pg/x.txt"))
+        .bearer_auth(&token)
+        .body("through b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let got = http
+        .get(a.url("/v1/connections/local/objects/shared-pg/x.txt"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.text().await.unwrap(), "through b");
+
+    let (status_a, _) = a.stop();
+    let (status_b, _) = b.stop();
+    assert!(status_a.success() && status_b.success());
+    use sqlx::Connection as _;
+    if let Ok(mut conn) = sqlx::PgConnection::connect(
+        &std::env::var("S3FLOW_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+    )
+    .await
+    {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+    }
+}
