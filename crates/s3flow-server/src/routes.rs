@@ -56,6 +56,27 @@ pub fn action_entry(action: &str) -> Result<Value, Error> {
     }))
 }
 
+/// The largest JSON request body: inline content beyond this goes through documents or the
+/// streaming object routes.
+pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+
+/// A buffered request body, or why it could not be read.
+pub type BodyResult = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// The body, with a too-big body as `payload_too_large` in the contract's shape.
+pub fn read_body(body: BodyResult) -> Result<Bytes, Error> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(
+                ErrorCode::PayloadTooLarge,
+                format!("body: over {MAX_JSON_BODY} bytes; send big content as a document (POST /v1/documents) or through the objects route"),
+            )
+        } else {
+            Error::invalid_input(format!("body: {}", rejection.body_text()))
+        }
+    })
+}
+
 /// A JSON request body; an empty body is `null`.
 pub fn json_body(body: &Bytes) -> Result<Value, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -96,8 +117,11 @@ pub async fn list_connections(State(state): State<AppState>) -> ApiResult<Json<V
 }
 
 /// `POST /v1/connections`: creates; an existing name is `already_exists`.
-pub async fn create_connection(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
-    let connection = connection_from(&body, None)?;
+pub async fn create_connection(
+    State(state): State<AppState>,
+    body: BodyResult,
+) -> ApiResult<Response> {
+    let connection = connection_from(&read_body(body)?, None)?;
     let name = connection.name.clone().unwrap_or_default();
     if state.store().raw_connection(&name).await?.is_some() {
         return Err(Error::new(
@@ -115,10 +139,10 @@ pub async fn create_connection(State(state): State<AppState>, body: Bytes) -> Ap
 pub async fn put_connection(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Bytes,
+    body: BodyResult,
 ) -> ApiResult<Response> {
     s3flow::connection::validate_name(&name)?;
-    let connection = connection_from(&body, Some(&name))?;
+    let connection = connection_from(&read_body(body)?, Some(&name))?;
     let created = state.store().put_connection(&connection).await?;
     state.forget_client(&name);
     let status = if created {
@@ -177,7 +201,7 @@ pub async fn probe(client: &s3flow::Client, name: &str) -> Result<Value, Error> 
 pub async fn run_action(
     State(state): State<AppState>,
     Path((name, action)): Path<(String, String)>,
-    body: Bytes,
+    body: BodyResult,
 ) -> ApiResult<Json<Value>> {
     s3flow::connection::validate_name(&name)?;
     if actions::summary(&action).is_none() {
@@ -187,7 +211,7 @@ pub async fn run_action(
         ))
         .into());
     }
-    let mut input = json_body(&body)?;
+    let mut input = json_body(&read_body(body)?)?;
     if !(input.is_object() || input.is_null()) {
         return Err(Error::invalid_input("body: the action input must be a JSON object").into());
     }

@@ -937,3 +937,16 @@ async fn throttling_preconditions_and_timeouts_have_their_status() {
     reply.assert_error(504, "timeout");
     drop(silent);
 }
+
+#[tokio::test]
+async fn json_bodies_over_the_limit_are_payload_too_large() {
+    let h = Harness::new().await;
+    let big = "x".repeat(s3flow_server::routes::MAX_JSON_BODY + 1);
+    let input = format!("{{\"bucket\":\"b\",\"key\":\"k\",\"text\":\"{big}\"}}");
+    h.raw(Method::POST, "/v1/connections/local/actions/upload", &input)
+        .await
+        .assert_error(413, "payload_too_large");
+    h.raw(Method::POST, "/v1/connections", &input)
+        .await
+        .assert_error(413, "payload_too_large");
+}
