@@ -166,6 +166,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/health", get(routes::health))
         .merge(protected)
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(routes::MAX_JSON_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

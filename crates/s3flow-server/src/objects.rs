@@ -192,7 +192,6 @@ pub async fn get_object(
         .bucket(&bucket)
         .key(&key)
         .set_range(range.clone())
-        .set_if_none_match(header_str(&headers, header::IF_NONE_MATCH).map(str::to_owned))
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, &what))?;

@@ -35,6 +35,17 @@ pub async fn not_found() -> ApiError {
     )
 }
 
+/// A known route with another method: 405, with the contract's error body.
+pub async fn method_not_allowed() -> Response {
+    let mut response = ApiError::new(
+        ErrorCode::InvalidInput,
+        "this route does not take this method (see GET /v1/openapi.json)",
+    )
+    .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
 /// The catalog with the JSON Schema of each action's input and output, as `s3flow schema`.
 pub async fn list_actions() -> ApiResult<Json<Value>> {
     Ok(Json(Value::Array(
