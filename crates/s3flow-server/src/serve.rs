@@ -1,7 +1,7 @@
 //! `s3flow serve`: the store, the embedded endpoint with its `local` connection, the API
 //! listener with graceful shutdown, and the document cleanup task.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +17,8 @@ use crate::AppState;
 /// The name of the connection to the embedded endpoint.
 pub const LOCAL_CONNECTION: &str = "local";
 const CLEANUP_EVERY: Duration = Duration::from_secs(60);
+/// How long requests in flight may run on after SIGTERM or Ctrl-C.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -86,10 +88,31 @@ pub async fn serve(
     announce(addr, local.as_ref(), &config, first_token.as_ref());
     tracing::info!(target: "s3flow::serve", api = %format!("http://{addr}"), "s3flow service listening");
 
-    let served = axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    tracing::info!(target: "s3flow::serve", "stopping");
+    // On the signal, stop accepting and let requests in flight finish — for at most
+    // SHUTDOWN_GRACE, so one stalled client cannot hold the process forever.
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(
+        axum::serve(listener, crate::app(state))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!(target: "s3flow::serve", "stopping: finishing the requests in flight");
+                let _ = signalled.send(());
+            })
+            .into_future(),
+    );
+    let served = tokio::select! {
+        done = &mut server => done,
+        _ = on_signal => match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::warn!(target: "s3flow::serve", grace_seconds = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping anyway");
+                server.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
+    let served = served.unwrap_or(Ok(()));
+    tracing::info!(target: "s3flow::serve", "stopped");
     cleanup.abort();
     if let Some(local) = local {
         local.shutdown().await;

@@ -130,6 +130,20 @@ impl Store {
         Ok(store)
     }
 
+    /// Fails when the store's check value is no longer sealed under this instance's key:
+    /// after `s3flow keys rotate` a running instance must not write under the old key.
+    async fn still_current_key(&self) -> Result<()> {
+        let check = self.meta("key_check").await?.unwrap_or_default();
+        if self.key.open(&check).ok().as_deref() == Some(CHECK_PLAINTEXT) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::UpstreamUnavailable,
+                "the master key of this store was rotated since this instance started; restart it with the new key",
+            ))
+        }
+    }
+
     async fn check_key(&self) -> Result<()> {
         match self.meta("key_check").await? {
             Some(check) => match self.key.open(&check) {
@@ -175,6 +189,7 @@ impl Store {
             .ok_or_else(|| Error::invalid_input("name: is required"))?;
         let mut value =
             serde_json::to_value(connection).map_err(|e| Error::invalid_input(e.to_string()))?;
+        self.still_current_key().await?;
         crypto::seal_secrets(&self.key, &mut value);
         let existed = self.raw_connection(&name).await?.is_some();
         let now = now();

@@ -162,3 +162,17 @@ async fn tokens_are_listed_without_their_value() {
         ErrorCode::NotFound
     );
 }
+
+#[tokio::test]
+async fn an_instance_left_on_the_old_key_does_not_write_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = MasterKey::generate();
+    let running = Store::open(dir.path(), None, old.clone()).await.unwrap();
+    let rotating = Store::open(dir.path(), None, old).await.unwrap();
+    rotating.rotate_key(&MasterKey::generate()).await.unwrap();
+    let err = running
+        .put_connection(&connection("late"))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("rotated"), "{}", err.message);
+}
