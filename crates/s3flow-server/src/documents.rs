@@ -147,7 +147,11 @@ pub async fn create(
         let _ = tokio::fs::remove_dir_all(&dir).await;
         return Err(err.into());
     }
-    Ok((StatusCode::CREATED, Json(document_json(&doc))).into_response())
+    let mut response = (StatusCode::CREATED, Json(document_json(&doc))).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::metrics::BodyBytesIn(doc.size));
+    Ok(response)
 }
 
 async fn write_body(

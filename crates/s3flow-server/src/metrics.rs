@@ -32,6 +32,11 @@ struct Histogram {
     count: u64,
 }
 
+/// The request body bytes a streaming handler actually read, for requests without
+/// Content-Length (set as a response extension).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyBytesIn(pub u64);
+
 /// One finished request.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample<'a> {

@@ -51,6 +51,10 @@ pub async fn request_context(
 
     let mut response = next.run(request).await;
 
+    let bytes_in = response
+        .extensions()
+        .get::<crate::metrics::BodyBytesIn>()
+        .map_or(bytes_in, |read| read.0);
     let error = response.extensions_mut().remove::<ErrorInfo>();
     if let Some(ErrorInfo(mut err)) = error.clone() {
         if err.request_id.is_none() {

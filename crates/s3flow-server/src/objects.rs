@@ -9,12 +9,12 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::BytesMut;
 use futures::StreamExt;
 use s3flow::{Client, Error, ErrorCode, Result};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::error::ApiResult;
 use crate::AppState;
@@ -45,7 +45,7 @@ pub async fn put_object(
     State(state): State<AppState>,
     Path((name, bucket, key)): Path<(String, String, String)>,
     request: Request,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let client = target(&state, &name, &bucket, &key).await?;
     let content_type = header_str(request.headers(), header::CONTENT_TYPE)
         .map(str::to_owned)
@@ -147,7 +147,7 @@ pub async fn put_object(
         }
         result?
     };
-    Ok(Json(json!({
+    let mut response = Json(json!({
         "bucket": bucket,
         "key": key,
         "etag": s3flow::actions::fields::etag(etag.as_deref()),
@@ -155,7 +155,12 @@ pub async fn put_object(
         "size": size,
         "content_type": content_type,
         "object_url": client.object_url(&bucket, &key),
-    })))
+    }))
+    .into_response();
+    response
+        .extensions_mut()
+        .insert(crate::metrics::BodyBytesIn(size));
+    Ok(response)
 }
 
 /// Reads the body until `buffer` holds `part_size` bytes or the body ends (→ true).

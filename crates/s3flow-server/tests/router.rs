@@ -636,6 +636,18 @@ async fn objects_stream_in_and_out() {
         "{:?}",
         put.json()
     );
+    let metrics = h.call(Method::GET, "/metrics", None).await;
+    let text = String::from_utf8(metrics.body.to_vec()).unwrap();
+    let counted: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("s3flow_http_request_bytes_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        counted >= total as u64,
+        "streamed bytes are counted without Content-Length: {counted}"
+    );
     let get = h
         .call(
             Method::GET,
