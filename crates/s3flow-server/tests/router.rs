@@ -962,3 +962,51 @@ async fn json_bodies_over_the_limit_are_payload_too_large() {
         .await
         .assert_error(413, "payload_too_large");
 }
+
+#[tokio::test]
+async fn bad_object_and_document_inputs_are_refused() {
+    let h = Harness::new().await;
+    h.bucket("inputs").await;
+    let long_key = "k".repeat(1025);
+    h.call(
+        Method::GET,
+        &format!("/v1/connections/local/objects/inputs/{long_key}"),
+        None,
+    )
+    .await
+    .assert_error(400, "invalid_input");
+    h.send(
+        h.request(
+            Method::PUT,
+            &format!("/v1/connections/local/objects/inputs/{long_key}"),
+        )
+        .body(Body::from("x"))
+        .unwrap(),
+    )
+    .await
+    .assert_error(400, "invalid_input");
+    h.call(Method::DELETE, "/v1/connections/local/objects/a/k", None)
+        .await
+        .assert_error(400, "invalid_input");
+    h.call(Method::GET, "/v1/connections/Bad/objects/inputs/k", None)
+        .await
+        .assert_error(400, "invalid_input");
+    let bad_type = axum::http::HeaderValue::from_bytes(b"text/\xff").unwrap();
+    h.send(
+        h.request(Method::POST, "/v1/documents")
+            .header("content-type", bad_type)
+            .body(Body::from("x"))
+            .unwrap(),
+    )
+    .await
+    .assert_error(400, "invalid_input");
+    for name in ["", "a/b", "..", "a\\b", &"n".repeat(256)] {
+        let uri = format!(
+            "/v1/documents?file_name={}",
+            name.replace('\\', "%5C").replace('/', "%2F")
+        );
+        h.send(h.request(Method::POST, &uri).body(Body::from("x")).unwrap())
+            .await
+            .assert_error(400, "invalid_input");
+    }
+}
