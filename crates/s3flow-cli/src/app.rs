@@ -17,7 +17,14 @@ pub fn run() -> ExitCode {
         Err(err) => return usage_error(err),
     };
     let format = cli.output;
-    if let Err(err) = init_logging(cli.log_level.as_deref()) {
+    // The service logs at info in its own format; every other command at warn.
+    let logging = match &cli.command {
+        crate::cli::Command::Serve(args) => {
+            s3flow_server::serve::init_logging(args.log_format.as_str(), cli.log_level.as_deref())
+        }
+        _ => init_logging(cli.log_level.as_deref()),
+    };
+    if let Err(err) = logging {
         return failure(&err);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    api, bucket, copy, delete, download, head, list, local, presign, run, upload,
+    api, bucket, copy, delete, download, head, list, local, presign, run, service, upload,
 };
 use crate::connection_args::ConnectionArgs;
 
@@ -220,6 +220,41 @@ Examples:
   s3flow local --data /var/lib/s3flow --listen 0.0.0.0:9000
   s3flow local --listen 127.0.0.1:0 > endpoint.json &        # any free port")]
     Local(local::LocalArgs),
+
+    /// Run the HTTP connector service, with the embedded S3 endpoint and its `local` connection.
+    ///
+    /// Prints one JSON line {"api","local_endpoint","data","token"} on stdout; on a first
+    /// start with no token, "token" holds a new {"id","token"}, shown only then.
+    #[command(after_help = "\
+Examples:
+  s3flow serve
+  s3flow serve --listen 0.0.0.0:8080 --no-local --database postgres://s3flow@db/s3flow
+  s3flow serve --listen 127.0.0.1:0 --local-listen 127.0.0.1:0 --log-format json")]
+    Serve(service::ServeArgs),
+
+    /// Create, list and revoke the service's bearer tokens.
+    #[command(after_help = "\
+Examples:
+  s3flow token create                 # {\"id\":…,\"token\":…}
+  s3flow token list
+  s3flow token revoke 3f9a0c1b2d4e")]
+    Token(service::TokenArgs),
+
+    /// Save, list, show, remove and test connections in the encrypted store.
+    #[command(after_help = "\
+Examples:
+  s3flow connection add prod --endpoint https://s3.example.com --access-key-id AKIA… --region eu-west-1
+  s3flow connection add r2 --json @r2.json
+  s3flow connection list
+  s3flow --connection prod list s3://invoices/")]
+    Connection(service::ConnectionCmdArgs),
+
+    /// Rotate the master key that encrypts the stored secrets.
+    #[command(after_help = "\
+Examples:
+  s3flow keys rotate
+  s3flow keys rotate --database postgres://postgres@127.0.0.1/s3flow")]
+    Keys(service::KeysArgs),
 }
 
 #[cfg(test)]

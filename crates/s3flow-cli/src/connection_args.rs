@@ -191,10 +191,10 @@ impl ConnectionArgs {
     /// make sense together.
     pub fn to_connection(&self) -> Result<Connection> {
         if let Some(name) = &self.connection {
-            // The encrypted store arrives with `s3flow connection`; until then say so plainly
-            // rather than silently falling back to another account.
+            // A saved connection comes from the store (`commands::connect`), never from
+            // these flags: refuse rather than silently use another account.
             return Err(Error::invalid_input(format!(
-                "--connection {name:?}: the connection store is not available yet; give the connection with flags or S3FLOW_* variables"
+                "--connection {name:?}: a saved connection is read from the connection store, not from flags"
             )));
         }
         let provider = match &self.provider {
@@ -434,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn the_connection_store_is_not_there_yet() {
+    fn a_saved_connection_is_not_built_from_flags() {
         let err = ConnectionArgs {
             connection: Some("prod".into()),
             ..ConnectionArgs::default()
@@ -442,8 +442,7 @@ mod tests {
         .to_connection()
         .unwrap_err();
         assert!(
-            err.message
-                .contains("connection store is not available yet"),
+            err.message.contains("read from the connection store"),
             "{}",
             err.message
         );

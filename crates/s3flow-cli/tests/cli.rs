@@ -908,18 +908,88 @@ fn if_exists_fail_keeps_the_existing_object() {
 }
 
 #[test]
-fn the_connection_store_is_announced_not_faked() {
-    let out = s3flow(&["--connection", "prod", "list", "s3://whatever"]).fails("invalid_input", 2);
+fn a_saved_connection_comes_from_the_store() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    // No store in the folder: not_found, and nothing is created there.
+    let empty = data.path().join("empty");
+    let out = s3flow_with(
+        &["--connection", "prod", "list", "s3://whatever"],
+        &[("S3FLOW_DATA", empty.to_str().unwrap())],
+        None,
+    )
+    .fails("not_found", 3);
     assert!(out["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("connection store is not available yet"));
+        .contains("no connection store"));
+    assert!(!empty.exists());
+
+    // Saved from the connection flags (here the S3FLOW_* variables of the test endpoint).
+    let saved = s3flow(&["connection", "add", "saved", "--data", data_dir]).ok();
+    assert_eq!(saved["auth"]["secret_access_key"], "***");
+    s3flow(&["connection", "add", "saved", "--data", data_dir]).fails("already_exists", 5);
+    let listed = s3flow(&["connection", "list", "--data", data_dir]).ok();
+    assert!(!listed.to_string().contains(&endpoint().secret_key));
+    s3flow(&["connection", "test", "saved", "--data", data_dir]).ok();
+    s3flow(&["bucket", "create", "s3://saved-conn"]).ok();
+    // Used with no connection variables at all.
+    let mut cmd = command();
+    cmd.env("S3FLOW_DATA", data_dir).args([
+        "--connection",
+        "saved",
+        "upload",
+        "--text",
+        "hi",
+        "s3://saved-conn/a.txt",
+    ]);
+    run(&mut cmd, None).ok();
     s3flow_with(
-        &["list", "s3://whatever"],
-        &[("S3FLOW_CONNECTION", "prod")],
+        &["--connection", "nope", "list", "s3://saved-conn"],
+        &[("S3FLOW_DATA", data_dir)],
         None,
     )
+    .fails("not_found", 3);
+    s3flow(&["connection", "remove", "saved", "--data", data_dir]).ok();
+    s3flow(&["connection", "show", "saved", "--data", data_dir]).fails("not_found", 3);
+    s3flow(&["connection", "add", "Bad Name", "--data", data_dir]).fails("invalid_input", 2);
+    s3flow(&[
+        "connection",
+        "add",
+        "j",
+        "--json",
+        "{\"nope\":1}",
+        "--data",
+        data_dir,
+    ])
     .fails("invalid_input", 2);
+
+    // Tokens: create prints the token once, list never shows it.
+    let token = s3flow(&["token", "create", "--data", data_dir]).ok();
+    let listed = s3flow(&["token", "list", "--data", data_dir]).ok();
+    assert!(!listed
+        .to_string()
+        .contains(token["token"].as_str().unwrap()));
+    s3flow(&[
+        "token",
+        "revoke",
+        token["id"].as_str().unwrap(),
+        "--data",
+        data_dir,
+    ])
+    .ok();
+    s3flow(&["token", "revoke", "nope", "--data", data_dir]).fails("not_found", 3);
+
+    // Rotation keeps every connection usable.
+    s3flow(&["connection", "add", "kept", "--data", data_dir]).ok();
+    let before = std::fs::read_to_string(data.path().join("master.key")).unwrap();
+    let rotated = s3flow(&["keys", "rotate", "--data", data_dir]).ok();
+    assert_eq!(rotated["rotated"], 1);
+    assert_ne!(
+        before,
+        std::fs::read_to_string(data.path().join("master.key")).unwrap()
+    );
+    s3flow(&["connection", "test", "kept", "--data", data_dir]).ok();
 }
 
 // ---------------------------------------------------------------------------------------

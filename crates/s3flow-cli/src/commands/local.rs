@@ -115,7 +115,7 @@ fn shell_quote(value: &str) -> String {
 /// Ctrl-C, or SIGTERM on Unix (what `kill`, systemd and container runtimes send). The
 /// handlers are installed before this returns, so a signal sent as soon as the endpoint is
 /// announced already stops it gracefully instead of killing the process.
-fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
     let failed =
         |e: std::io::Error| Error::invalid_input(format!("local: cannot listen for signals: {e}"));
     #[cfg(unix)]

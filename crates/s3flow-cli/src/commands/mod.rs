@@ -11,6 +11,7 @@ pub mod list;
 pub mod local;
 pub mod presign;
 pub mod run;
+pub mod service;
 pub mod upload;
 
 use std::collections::BTreeMap;
@@ -51,12 +52,19 @@ pub async fn dispatch(command: Command, connection: &ConnectionArgs) -> Result<O
         Command::Run(args) => run::run(args, connection).await,
         Command::Schema(args) => run::schema(args),
         Command::Local(args) => local::run(args, connection).await,
+        Command::Serve(args) => service::serve(args).await,
+        Command::Token(args) => service::token(args).await,
+        Command::Connection(args) => service::connection(args, connection).await,
+        Command::Keys(args) => service::keys(args).await,
     }
 }
 
 /// The client for the global connection flags. Connecting does no network I/O for access
 /// keys; credentials from the default chain are resolved on the first request.
 pub async fn connect(connection: &ConnectionArgs) -> Result<Client> {
+    if let Some(name) = &connection.connection {
+        return Client::connect(service::stored_connection(name).await?).await;
+    }
     Client::connect(connection.to_connection()?).await
 }
 
