@@ -189,8 +189,13 @@ impl Error {
             }
             SdkError::TimeoutError(_) => Error::new(ErrorCode::Timeout, format!("{what}: the request timed out")),
             SdkError::DispatchFailure(dispatch) => {
+                let chain = source_chain(&err);
+                // Credentials are loaded at dispatch: no usable credentials is not an outage.
+                if chain.contains("loading credentials") || chain.contains("no credentials") {
+                    return Error::new(ErrorCode::CredentialsInvalid, format!("{what}: no usable credentials ({chain})"));
+                }
                 let code = if dispatch.is_timeout() { ErrorCode::Timeout } else { ErrorCode::UpstreamUnavailable };
-                Error::new(code, format!("{what}: could not reach the S3 endpoint ({})", source_chain(&err)))
+                Error::new(code, format!("{what}: could not reach the S3 endpoint ({chain})"))
             }
             SdkError::ResponseError(_) => Error::new(
                 ErrorCode::UpstreamUnavailable,

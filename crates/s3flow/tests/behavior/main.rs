@@ -71,4 +71,5 @@ suite!(
     wrong_credentials,
     assume_role,
     network_failures,
+    missing_credentials,
 );

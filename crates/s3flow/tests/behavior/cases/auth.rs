@@ -126,3 +126,16 @@ pub async fn network_failures(ctx: &Ctx) {
     hold.abort();
     assert!(ctx.keys().await.is_empty());
 }
+
+/// A connection whose credentials cannot be loaded (default chain with nothing to find) is
+/// `credentials_invalid`, not an outage.
+pub async fn missing_credentials(ctx: &Ctx) {
+    let client = ctx
+        .client_with(|c| {
+            c.auth = Auth::DefaultChain { profile: Some("s3flow-no-such-profile".into()) };
+            c.max_attempts = Some(1);
+        })
+        .await;
+    let err = s3flow::actions::run_json(&client, "list", json!({"bucket": ctx.bucket})).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::CredentialsInvalid, "{err:?}");
+}
