@@ -70,4 +70,8 @@ suite!(
     bad_input_is_refused,
     wrong_credentials,
     assume_role,
+    multipart_upload_large,
+    multipart_abort_leaves_nothing,
+    parallel_download_large,
+    multipart_copy_lowered_threshold,
 );

@@ -13,6 +13,7 @@ use crate::bucket::{validate_bucket_name, validate_key};
 use crate::client::Client;
 use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
+use crate::transfer::{self, Checksum};
 
 /// Inline content larger than this fails with `payload_too_large` unless `max_inline_bytes` says otherwise.
 pub const DEFAULT_MAX_INLINE_BYTES: u64 = 10 * 1024 * 1024;
@@ -81,6 +82,10 @@ pub struct DownloadOutput {
     /// The document created (`as: document`, service only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<serde_json::Value>,
+    /// The whole object's checksum, checked against the bytes received, e.g.
+    /// `{"algorithm":"CRC32","value":"…"}`; absent when the store returned none to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
 }
 
 pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput> {
@@ -104,6 +109,30 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
         ));
     }
     let max_inline = input.max_inline_bytes.unwrap_or(DEFAULT_MAX_INLINE_BYTES);
+
+    if let (Some(path), None) = (&target, &input.range) {
+        // Whole objects to a file: parallel ranges, verified, renamed into place.
+        let request = transfer::download::Request {
+            bucket: bucket.clone(),
+            key: input.key.clone(),
+            version_id: input.version_id.clone(),
+        };
+        let done = transfer::download::to_file(client, &request, path).await?;
+        return Ok(DownloadOutput {
+            bucket,
+            key: input.key,
+            version_id: done.version_id,
+            etag: fields::etag(done.etag.as_deref()),
+            size: done.size,
+            content_type: done.content_type,
+            last_modified: done.last_modified,
+            metadata: done.metadata,
+            content: None,
+            file: Some(path.to_string_lossy().into_owned()),
+            document: None,
+            checksum: done.checksum,
+        });
+    }
 
     let what = format!("s3://{bucket}/{}", input.key);
     let response = client
@@ -130,6 +159,7 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
         content: None,
         file: None,
         document: None,
+        checksum: None,
     };
 
     if let Some(path) = target {
