@@ -351,6 +351,39 @@ fn upload_stdin_and_download_to_stdout() {
     assert_eq!(run.stdout, body, "raw bytes on stdout, nothing else");
 }
 
+/// Past the threshold both ways: stdin in parts (multipart), stdout from parallel ranges.
+#[test]
+fn large_stdin_and_stdout_stream() {
+    let b = new_bucket("stream");
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let body: Vec<u8> = (0..23 * 1024 * 1024 + 5)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let part_size = (5 * 1024 * 1024).to_string();
+    let env = [("S3FLOW_PART_SIZE", part_size.as_str())];
+    let out = s3flow_with(
+        &["upload", "-", &format!("s3://{b}/big.bin")],
+        &env,
+        Some(&body),
+    )
+    .ok();
+    assert_eq!(out["size"], body.len());
+    assert_eq!(out["checksum"]["algorithm"], "CRC32", "{out}");
+    let head = s3flow(&["head", &format!("s3://{b}/big.bin")]).ok();
+    assert!(
+        head["etag"].as_str().unwrap().ends_with("-5"),
+        "5 parts: {head}"
+    );
+    let run = s3flow_with(&["download", &format!("s3://{b}/big.bin"), "-"], &env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout == body, "the same bytes came back");
+}
+
 #[test]
 fn download_range_and_forms() {
     let b = new_bucket("range");

@@ -61,9 +61,14 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
                     "--as: not with DEST -, which writes the raw bytes",
                 ));
             }
-            // Fetched whole through the inline base64 form: the library's download is the one
-            // path that checks sizes and maps errors. Streaming to stdout arrives with the
-            // transfers issue; until then the object must fit in memory.
+            if input.range.is_none() {
+                // Streamed in order, parallel ranges for large objects, bounded buffers.
+                let client = connect(connection).await?;
+                let mut stdout = tokio::io::stdout();
+                download::run_to_writer(&client, input, &mut stdout).await?;
+                return Ok(Outcome::Done);
+            }
+            // A range is small: fetched whole through the inline base64 form.
             input.as_ = Some(DownloadAs::Base64);
             input.max_inline_bytes.get_or_insert(u64::MAX);
             let client = connect(connection).await?;

@@ -6,7 +6,7 @@ use clap::Args;
 use s3flow::actions::upload::{self, UploadInput};
 use s3flow::{Error, Result};
 
-use super::{connect, json, key_value, map_of, parse_enum_opt, parse_json, read_stdin, Outcome};
+use super::{connect, json, key_value, map_of, parse_enum_opt, parse_json, Outcome};
 use crate::connection_args::ConnectionArgs;
 use crate::uri::S3Uri;
 
@@ -138,8 +138,11 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
         ..UploadInput::default()
     };
     match source {
-        // Read into memory for now; streaming stdin arrives with the transfers issue.
-        Some("-") => input.bytes = Some(read_stdin("SRC -")?.into()),
+        // Streamed: one PUT when stdin ends within the first part, else a multipart upload.
+        Some("-") => {
+            let client = connect(connection).await?;
+            return json(upload::run_stream(&client, input, tokio::io::stdin()).await?);
+        }
         Some(path) => {
             if Path::new(path).is_dir() {
                 return Err(Error::invalid_input(format!(

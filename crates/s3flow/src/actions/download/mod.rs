@@ -193,6 +193,40 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
     Ok(output)
 }
 
+/// Writes the object's raw bytes, in order, to `writer` (stdout, a response body) with the
+/// same checks as [`run`]: `bucket`, `key` and `version_id` of `input` are used; `range`, `as`
+/// and `to` must be absent. Large objects come in parallel ranges with bounded buffers.
+/// Returns the output without content.
+pub async fn run_to_writer<W: tokio::io::AsyncWrite + Unpin + Send>(
+    client: &Client,
+    input: DownloadInput,
+    writer: &mut W,
+) -> Result<DownloadOutput> {
+    let bucket = client.restriction().bucket_or_default(input.bucket.as_deref())?;
+    validate_bucket_name(&bucket)?;
+    validate_key("key", &input.key)?;
+    client.restriction().check_key(&bucket, &input.key)?;
+    if input.range.is_some() || input.as_.is_some() || input.to.is_some() {
+        return Err(Error::invalid_input("range, as, to: not with a streamed download"));
+    }
+    let request = transfer::download::Request { bucket: bucket.clone(), key: input.key.clone(), version_id: input.version_id };
+    let done = transfer::download::to_writer(client, &request, writer).await?;
+    Ok(DownloadOutput {
+        bucket,
+        key: input.key,
+        version_id: done.version_id,
+        etag: fields::etag(done.etag.as_deref()),
+        size: done.size,
+        content_type: done.content_type,
+        last_modified: done.last_modified,
+        metadata: done.metadata,
+        content: None,
+        file: None,
+        document: None,
+        checksum: done.checksum,
+    })
+}
+
 /// Inline content in the requested form.
 pub fn render(bytes: &[u8], content_type: Option<&str>, as_: DownloadAs, what: &str) -> Result<Content> {
     let base64 = || Content::Base64(base64::engine::general_purpose::STANDARD.encode(bytes));
