@@ -385,6 +385,52 @@ fn large_stdin_and_stdout_stream() {
 }
 
 #[test]
+fn directory_upload_and_download_recursive() {
+    let b = new_bucket("dirs");
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("sub")).unwrap();
+    std::fs::write(src.path().join("a.txt"), "a").unwrap();
+    std::fs::write(src.path().join("sub/b.txt"), "bb").unwrap();
+    std::fs::write(src.path().join("sub/c.log"), "ccc").unwrap();
+    let out = s3flow(&[
+        "upload",
+        src.path().to_str().unwrap(),
+        &format!("s3://{b}/in"),
+        "--recursive",
+        "--exclude",
+        "*.log",
+    ])
+    .ok();
+    assert_eq!(
+        out,
+        serde_json::json!({"transferred": 2, "failed": 0, "bytes": 3, "errors": []})
+    );
+    let mut listed = keys(&b);
+    listed.sort();
+    assert_eq!(listed, ["in/a.txt", "in/sub/b.txt"]);
+
+    // A key that would escape the target folder is refused; the rest arrive; exit 1.
+    s3flow(&["upload", "--text", "evil", &format!("s3://{b}/in/../escape.txt")]).ok();
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("out");
+    let run = s3flow(&[
+        "download",
+        &format!("s3://{b}/in/"),
+        target.to_str().unwrap(),
+        "--recursive",
+    ]);
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    let summary = run.json();
+    assert_eq!(summary["transferred"], 2, "{summary}");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    assert_eq!(summary["errors"][0]["key"], "in/../escape.txt");
+    assert_eq!(summary["errors"][0]["code"], "invalid_input");
+    assert_eq!(std::fs::read(target.join("sub/b.txt")).unwrap(), b"bb");
+    assert!(!dest.path().join("escape.txt").exists());
+    assert!(run.stderr.contains("failed"), "{}", run.stderr);
+}
+
+#[test]
 fn download_range_and_forms() {
     let b = new_bucket("range");
     s3flow(&[

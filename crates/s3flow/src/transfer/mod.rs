@@ -10,6 +10,7 @@
 
 pub mod checksum;
 pub mod copy;
+pub mod dir;
 pub mod download;
 pub mod upload;
 

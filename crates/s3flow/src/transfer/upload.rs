@@ -107,6 +107,8 @@ pub async fn put(client: &Client, bucket: &str, key: &str, fields: &ObjectFields
                 .await
                 .map_err(|e| Error::invalid_input(format!("file: cannot read {}: {e}", path.display())))?;
             if len <= threshold {
+                // Held while the file is in memory: many small files at once stay bounded too.
+                let _permit = client.upload_permits().acquire().await.expect("the semaphore is never closed");
                 let bytes = read_up_to(&mut file, len, &path.display().to_string()).await?;
                 if bytes.len() as u64 != len {
                     return Err(changed_while_reading(&path));

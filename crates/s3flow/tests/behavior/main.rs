@@ -74,4 +74,6 @@ suite!(
     multipart_abort_leaves_nothing,
     parallel_download_large,
     multipart_copy_lowered_threshold,
+    directory_upload_and_download,
+    directory_download_refuses_escaping_keys,
 );

@@ -190,3 +190,63 @@ pub async fn multipart_copy_lowered_threshold(ctx: &Ctx) {
     assert_eq!(head.metadata().and_then(|m| m.get("owner")).map(String::as_str), Some("bob"));
     assert_eq!(pending_uploads(ctx).await, 0);
 }
+
+pub async fn directory_upload_and_download(ctx: &Ctx) {
+    use s3flow::transfer::dir::{self, DirOptions, Filter};
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("sub/deeper")).unwrap();
+    std::fs::write(src.path().join("a.txt"), "a").unwrap();
+    std::fs::write(src.path().join("sub/b.txt"), "bb").unwrap();
+    std::fs::write(src.path().join("sub/deeper/c.log"), "ccc").unwrap();
+    std::fs::write(src.path().join("skip.tmp"), "x").unwrap();
+    let options = DirOptions { filter: Filter::new(&[], &["*.tmp".into()]).unwrap(), concurrency: Some(4), progress: None };
+    let summary = dir::upload_dir(&ctx.client, src.path(), &ctx.bucket, "up/", &options).await.expect("upload dir");
+    assert_eq!((summary.transferred, summary.failed, summary.bytes), (3, 0, 6), "{summary:?}");
+    let mut keys = ctx.keys().await;
+    keys.sort();
+    assert_eq!(keys, ["up/a.txt", "up/sub/b.txt", "up/sub/deeper/c.log"]);
+
+    let dest = tempfile::tempdir().unwrap();
+    let options = DirOptions { filter: Filter::new(&["**/*.txt".into(), "*.txt".into()], &[]).unwrap(), ..Default::default() };
+    let summary = dir::download_dir(&ctx.client, &ctx.bucket, "up/", dest.path(), &options).await.expect("download dir");
+    assert_eq!((summary.transferred, summary.failed), (2, 0), "{summary:?}");
+    assert_eq!(std::fs::read(dest.path().join("a.txt")).unwrap(), b"a");
+    assert_eq!(std::fs::read(dest.path().join("sub/b.txt")).unwrap(), b"bb");
+    assert!(!dest.path().join("sub/deeper/c.log").exists(), "excluded by --include");
+}
+
+/// Keys that would leave the target folder are refused and reported; the rest arrive.
+pub async fn directory_download_refuses_escaping_keys(ctx: &Ctx) {
+    use s3flow::transfer::dir::{self, DirOptions};
+    let outer = tempfile::tempdir().unwrap();
+    let dest = outer.path().join("dest");
+    let outside = outer.path().join("outside");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("planted")).unwrap();
+
+    ctx.put("p/ok.txt", b"fine").await;
+    ctx.put("p/sub/ok2.txt", b"fine too").await;
+    ctx.put("p/planted/evil.txt", b"via a symlink").await;
+    let mut bad = vec!["p/..\\evil.txt", "p/a\\..\\..\\evil.txt"];
+    if ctx.caps.dot_segments {
+        bad.extend(["p/../evil.txt", "p/sub/../../evil.txt"]);
+    }
+    if ctx.caps.double_slash {
+        bad.push("p//abs.txt");
+    }
+    for key in &bad {
+        ctx.put(key, b"evil").await;
+    }
+    let summary = dir::download_dir(&ctx.client, &ctx.bucket, "p/", &dest, &DirOptions::default()).await.expect("download dir");
+    assert_eq!(summary.transferred, 2, "{summary:?}");
+    assert_eq!(summary.failed as usize, bad.len() + 1, "{summary:?}");
+    for key in bad.iter().chain(["p/planted/evil.txt"].iter()) {
+        assert!(summary.errors.iter().any(|e| e.key.as_deref() == Some(*key)), "{key} reported: {summary:?}");
+    }
+    assert!(summary.errors.iter().all(|e| e.code == s3flow::ErrorCode::InvalidInput));
+    assert_eq!(std::fs::read(dest.join("ok.txt")).unwrap(), b"fine");
+    assert_eq!(std::fs::read(dest.join("sub/ok2.txt")).unwrap(), b"fine too");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written through the symlink");
+    assert!(!outer.path().join("evil.txt").exists());
+}
