@@ -142,9 +142,12 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
         .key(&input.key)
         .set_version_id(input.version_id.clone())
         .set_range(input.range.clone())
+        // Whole-object checksums come only with whole-object reads.
+        .set_checksum_mode(input.range.is_none().then_some(aws_sdk_s3::types::ChecksumMode::Enabled))
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, &what))?;
+    let stored_crc = response.checksum_crc32().and_then(transfer::checksum::decode);
 
     let size = response.content_length().unwrap_or(0).max(0) as u64;
     let mut output = DownloadOutput {
@@ -188,6 +191,15 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
             ErrorCode::UpstreamUnavailable,
             format!("{what}: the body ended after {} of {size} bytes", bytes.len()),
         ));
+    }
+    if let Some(expected) = stored_crc.filter(|_| input.range.is_none()) {
+        if transfer::checksum::crc32(&bytes) != expected {
+            return Err(Error::new(
+                ErrorCode::UpstreamUnavailable,
+                format!("{what}: the body does not match the object's CRC32 checksum"),
+            ));
+        }
+        output.checksum = Some(Checksum::crc32(expected));
     }
     output.content = Some(render(&bytes, output.content_type.as_deref(), as_, &what)?);
     Ok(output)

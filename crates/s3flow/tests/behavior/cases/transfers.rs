@@ -152,6 +152,10 @@ pub async fn parallel_download_large(ctx: &Ctx) {
     assert_eq!(std::fs::read(&to).unwrap(), small);
     let expected = json!({"algorithm": "CRC32", "value": checksum::encode(checksum::crc32(&small))});
     assert_eq!(out["checksum"], expected, "{out}");
+    let inline = s3flow::actions::run_json(&client, "download", json!({"bucket": ctx.bucket, "key": "small.bin", "as": "base64"}))
+        .await
+        .expect("inline download");
+    assert_eq!(inline["checksum"], expected, "{inline}");
 }
 
 pub async fn multipart_copy_lowered_threshold(ctx: &Ctx) {
