@@ -410,7 +410,13 @@ fn directory_upload_and_download_recursive() {
     assert_eq!(listed, ["in/a.txt", "in/sub/b.txt"]);
 
     // A key that would escape the target folder is refused; the rest arrive; exit 1.
-    s3flow(&["upload", "--text", "evil", &format!("s3://{b}/in/../escape.txt")]).ok();
+    s3flow(&[
+        "upload",
+        "--text",
+        "evil",
+        &format!("s3://{b}/in/../escape.txt"),
+    ])
+    .ok();
     let dest = tempfile::tempdir().unwrap();
     let target = dest.path().join("out");
     let run = s3flow(&[

@@ -12,7 +12,10 @@ use super::Outcome;
 
 /// `--include`/`--exclude` into the library's filter.
 pub fn options(include: &[String], exclude: &[String]) -> Result<DirOptions> {
-    Ok(DirOptions { filter: Filter::new(include, exclude)?, ..DirOptions::default() })
+    Ok(DirOptions {
+        filter: Filter::new(include, exclude)?,
+        ..DirOptions::default()
+    })
 }
 
 /// A bar on stderr when it is a terminal; none when piped.
@@ -22,8 +25,10 @@ fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::Prog
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.set_message(label.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -35,10 +40,20 @@ fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::Prog
 fn outcome(summary: Summary) -> Result<Outcome> {
     let failed = summary.failed;
     let value = serde_json::to_value(summary).expect("a summary serializes");
-    Ok(if failed > 0 { Outcome::Partial(value) } else { Outcome::Json(value) })
+    Ok(if failed > 0 {
+        Outcome::Partial(value)
+    } else {
+        Outcome::Json(value)
+    })
 }
 
-pub async fn upload(client: &Client, source: &Path, bucket: &str, prefix: &str, mut options: DirOptions) -> Result<Outcome> {
+pub async fn upload(
+    client: &Client,
+    source: &Path,
+    bucket: &str,
+    prefix: &str,
+    mut options: DirOptions,
+) -> Result<Outcome> {
     let bar = progress_bar(&mut options, "uploading");
     let summary = dir::upload_dir(client, source, bucket, prefix, &options).await;
     if let Some(bar) = bar {
@@ -47,7 +62,13 @@ pub async fn upload(client: &Client, source: &Path, bucket: &str, prefix: &str, 
     outcome(summary?)
 }
 
-pub async fn download(client: &Client, bucket: &str, prefix: &str, target: &Path, mut options: DirOptions) -> Result<Outcome> {
+pub async fn download(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    target: &Path,
+    mut options: DirOptions,
+) -> Result<Outcome> {
     let bar = progress_bar(&mut options, "downloading");
     let summary = dir::download_dir(client, bucket, prefix, target, &options).await;
     if let Some(bar) = bar {

@@ -45,23 +45,37 @@ pub struct DownloadArgs {
     pub recursive: bool,
 
     /// With --recursive: only keys whose path under the prefix matches this glob, repeatable.
-    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
     pub include: Vec<String>,
 
     /// With --recursive: skip keys whose path under the prefix matches this glob, repeatable.
-    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
     pub exclude: Vec<String>,
 }
 
 pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
     if args.recursive {
         let Some(dest) = args.dest.as_deref().filter(|d| *d != "-") else {
-            return Err(Error::invalid_input("--recursive: give s3://bucket/prefix/ and a directory"));
+            return Err(Error::invalid_input(
+                "--recursive: give s3://bucket/prefix/ and a directory",
+            ));
         };
         let target = S3Uri::parse(&args.uri)?;
         let options = super::dir::options(&args.include, &args.exclude)?;
         let client = connect(connection).await?;
-        let bucket = client.restriction().bucket_or_default(target.bucket.as_deref())?;
+        let bucket = client
+            .restriction()
+            .bucket_or_default(target.bucket.as_deref())?;
         let prefix = super::upload::folder_prefix(target.key.as_deref());
         return super::dir::download(&client, &bucket, &prefix, Path::new(dest), options).await;
     }

@@ -91,11 +91,21 @@ pub struct UploadArgs {
     pub recursive: bool,
 
     /// With --recursive: only files whose relative path matches this glob, repeatable.
-    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
     pub include: Vec<String>,
 
     /// With --recursive: skip files whose relative path matches this glob, repeatable.
-    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
     pub exclude: Vec<String>,
 }
 
@@ -127,14 +137,20 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
     let target = target.map(S3Uri::parse).transpose()?;
     if args.recursive {
         let (Some(source), Some(target)) = (source, target) else {
-            return Err(Error::invalid_input("--recursive: give a directory and s3://bucket/prefix/"));
+            return Err(Error::invalid_input(
+                "--recursive: give a directory and s3://bucket/prefix/",
+            ));
         };
         if !Path::new(source).is_dir() {
-            return Err(Error::invalid_input(format!("SRC: {source:?} is not a directory (--recursive)")));
+            return Err(Error::invalid_input(format!(
+                "SRC: {source:?} is not a directory (--recursive)"
+            )));
         }
         let options = super::dir::options(&args.include, &args.exclude)?;
         let client = connect(connection).await?;
-        let bucket = client.restriction().bucket_or_default(target.bucket.as_deref())?;
+        let bucket = client
+            .restriction()
+            .bucket_or_default(target.bucket.as_deref())?;
         let prefix = folder_prefix(target.key.as_deref());
         return super::dir::upload(&client, Path::new(source), &bucket, &prefix, options).await;
     }
