@@ -392,15 +392,20 @@ fn directory_upload_and_download_recursive() {
     std::fs::write(src.path().join("a.txt"), "a").unwrap();
     std::fs::write(src.path().join("sub/b.txt"), "bb").unwrap();
     std::fs::write(src.path().join("sub/c.log"), "ccc").unwrap();
-    let out = s3flow(&[
+    let run = s3flow(&[
         "upload",
         src.path().to_str().unwrap(),
         &format!("s3://{b}/in"),
         "--recursive",
         "--exclude",
         "*.log",
-    ])
-    .ok();
+    ]);
+    let out = run.ok();
+    assert!(
+        !run.stderr.contains("files"),
+        "no progress bar when stderr is not a terminal: {}",
+        run.stderr
+    );
     assert_eq!(
         out,
         serde_json::json!({"transferred": 2, "failed": 0, "bytes": 3, "errors": []})

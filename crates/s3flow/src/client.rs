@@ -226,6 +226,11 @@ impl Client {
         &self.inner.download_permits
     }
 
+    /// `upload_concurrency`, as a count.
+    pub fn upload_concurrency(&self) -> usize {
+        self.inner.connection.upload_concurrency.unwrap_or(crate::transfer::DEFAULT_UPLOAD_CONCURRENCY) as usize
+    }
+
     /// `download_threads`, as a count.
     pub fn download_threads(&self) -> usize {
         self.inner.connection.download_threads.unwrap_or(crate::transfer::DEFAULT_DOWNLOAD_THREADS) as usize

@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 use crate::client::Client;
 use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
-use crate::transfer::upload::{abort, with_fields, ObjectFields};
+use crate::transfer::upload::{with_fields, AbortGuard, ObjectFields};
 use crate::transfer::{part_size_for, ranges};
 
 /// The copy's source, as found by a HEAD.
@@ -41,10 +41,15 @@ pub async fn multipart_copy(client: &Client, source: &CopySource, bucket: &str, 
         .upload_id()
         .ok_or_else(|| Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: no upload id came back")))?
         .to_owned();
+    let mut guard =
+        AbortGuard { client: client.clone(), bucket: bucket.to_owned(), key: key.to_owned(), upload_id: Some(upload_id.clone()) };
     match copy_parts(client, source, bucket, key, &upload_id, &what).await {
-        Ok(copied) => Ok(copied),
+        Ok(copied) => {
+            guard.upload_id = None;
+            Ok(copied)
+        }
         Err(e) => {
-            abort(client, bucket, key, &upload_id).await;
+            guard.abort_now().await;
             Err(e)
         }
     }

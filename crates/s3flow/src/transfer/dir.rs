@@ -155,7 +155,7 @@ pub fn plan_upload(dir: &Path, prefix: &str, filter: &Filter) -> Result<(Vec<Upl
 pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     let (items, mut summary) = plan_upload(dir, prefix, &options.filter)?;
-    let concurrency = options.concurrency.unwrap_or_else(|| client.upload_permits().available_permits().max(1));
+    let concurrency = options.concurrency.unwrap_or_else(|| client.upload_concurrency()).max(1);
     let mut results = futures::stream::iter(items)
         .map(|item| async move {
             let result = upload_one(client, bucket, &item).await;
@@ -304,7 +304,7 @@ pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Pat
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::invalid_input(format!("{}: cannot create the folder: {e}", dir.display())))?;
     let (items, mut summary) = plan_download(client, bucket, prefix, &options.filter).await?;
-    let concurrency = options.concurrency.unwrap_or_else(|| client.download_threads().max(1));
+    let concurrency = options.concurrency.unwrap_or_else(|| client.download_threads()).max(1);
     let mut results = futures::stream::iter(items)
         .map(|item| async move {
             let result = download_one(client, bucket, dir, &item).await;

@@ -210,15 +210,16 @@ fn changed_while_reading(path: &std::path::Path) -> Error {
 
 /// Aborts the multipart upload unless disarmed, also when the upload's future is dropped
 /// (a cancelled workflow step must not leave billed parts behind).
-struct AbortGuard {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: Option<String>,
+pub(crate) struct AbortGuard {
+    pub client: Client,
+    pub bucket: String,
+    pub key: String,
+    /// `None` once completed (disarmed) or aborted.
+    pub upload_id: Option<String>,
 }
 
 impl AbortGuard {
-    async fn abort_now(&mut self) {
+    pub async fn abort_now(&mut self) {
         if let Some(upload_id) = self.upload_id.take() {
             abort(&self.client, &self.bucket, &self.key, &upload_id).await;
         }
