@@ -76,4 +76,5 @@ suite!(
     multipart_copy_lowered_threshold,
     directory_upload_and_download,
     directory_download_refuses_escaping_keys,
+    download_pinned_to_etag,
 );

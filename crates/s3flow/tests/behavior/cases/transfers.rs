@@ -254,3 +254,54 @@ pub async fn directory_download_refuses_escaping_keys(ctx: &Ctx) {
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written through the symlink");
     assert!(!outer.path().join("evil.txt").exists());
 }
+
+/// Overwrites the object on its first write, while later ranges are still to come.
+struct OverwritingWriter {
+    raw: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    done: bool,
+    written: usize,
+}
+
+impl tokio::io::AsyncWrite for OverwritingWriter {
+    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if !self.done {
+            self.done = true;
+            let (raw, bucket, key) = (self.raw.clone(), self.bucket.clone(), self.key.clone());
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async move {
+                    raw.put_object().bucket(bucket).key(key).body(b"new version".to_vec().into()).send().await.expect("overwrite");
+                })
+            });
+        }
+        self.written += buf.len();
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Ranges are pinned to the ETag seen first: an overwrite mid-download fails it with
+/// `precondition_failed` instead of mixing two versions.
+pub async fn download_pinned_to_etag(ctx: &Ctx) {
+    let client = ctx
+        .client_with(|c| {
+            c.part_size = Some(5 * MIB as u64);
+            c.download_threads = Some(1);
+        })
+        .await;
+    let body = pseudo_random(30 * MIB, 21);
+    ctx.put("moving.bin", &body).await;
+    let request = transfer::download::Request { bucket: ctx.bucket.clone(), key: "moving.bin".into(), version_id: None };
+    let mut writer = OverwritingWriter { raw: ctx.raw.clone(), bucket: ctx.bucket.clone(), key: "moving.bin".into(), done: false, written: 0 };
+    let err = transfer::download::to_writer(&client, &request, &mut writer).await.expect_err("the object changed");
+    assert_eq!(err.code, s3flow::ErrorCode::PreconditionFailed, "{err}");
+    assert!(writer.written < body.len(), "stopped before the end");
+}
