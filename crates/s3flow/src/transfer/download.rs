@@ -145,7 +145,7 @@ async fn head(client: &Client, request: &Request, what: &str) -> Result<Head> {
 
 async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request, writer: &mut W) -> std::result::Result<Downloaded, Fetch> {
     let what = format!("s3://{}/{}", request.bucket, request.key);
-    let Head { mut downloaded, crc } = head(client, request, &what).await?;
+    let Head { mut downloaded, mut crc } = head(client, request, &what).await?;
     let size = downloaded.size;
     let etag = downloaded.etag.clone();
     let write = |e: std::io::Error| Error::invalid_input(format!("output: write failed: {e}"));
@@ -154,7 +154,8 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
     if size <= client.multipart_threshold() {
         // One GET; its body is the whole object, so the checksum is checked (and the GET
         // retried) before anything is written.
-        let body = get(client, request, etag.as_deref(), None, crc, &what).await?;
+        let (body, checked) = get(client, request, etag.as_deref(), None, crc, &what).await?;
+        crc = checked;
         whole.update(&body);
         writer.write_all(&body).await.map_err(write)?;
     } else {
@@ -163,7 +164,7 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
         let mut bodies = futures::stream::iter(pieces)
             .map(|range| get(client, request, etag.as_deref(), Some(range), None, &what))
             .buffered(client.download_threads());
-        while let Some(body) = bodies.try_next().await? {
+        while let Some((body, _)) = bodies.try_next().await? {
             whole.update(&body);
             writer.write_all(&body).await.map_err(write)?;
         }
@@ -188,8 +189,10 @@ fn mismatch(what: &str) -> Error {
 }
 
 /// One GET (of `range` = `[start, end)`, or the whole object) into memory, pinned to `etag`.
-/// A body that breaks off, comes back short or fails `crc` is fetched again: the SDK retries
-/// failed requests, but not a body that fails after the headers arrived.
+/// A body that breaks off, comes back short or fails its CRC32 (`crc`, or for a whole object
+/// the one the GET returns: moto returns it on GET but not on HEAD) is fetched again: the SDK
+/// retries failed requests, but not a body that fails after the headers arrived. Returns the
+/// body and the CRC32 it was checked against.
 async fn get(
     client: &Client,
     request: &Request,
@@ -197,7 +200,7 @@ async fn get(
     range: Option<(u64, u64)>,
     crc: Option<u32>,
     what: &str,
-) -> Result<Bytes> {
+) -> Result<(Bytes, Option<u32>)> {
     let _permit = client.download_permits().acquire().await.expect("the semaphore is never closed");
     let attempts = client.connection().max_attempts.unwrap_or(crate::client::DEFAULT_MAX_ATTEMPTS).max(BODY_ATTEMPTS);
     let mut attempt = 1;
@@ -210,6 +213,7 @@ async fn get(
             .set_version_id(request.version_id.clone())
             .set_if_match(etag.map(str::to_owned))
             .set_range(range.map(|(start, end)| format!("bytes={start}-{}", end - 1)))
+            .set_checksum_mode(range.is_none().then_some(ChecksumMode::Enabled))
             .send()
             .await
             .map_err(|e| {
@@ -220,6 +224,7 @@ async fn get(
                     err
                 }
             })?;
+        let crc = crc.or_else(|| out.checksum_crc32().and_then(checksum::decode).filter(|_| range.is_none()));
         let expected = match range {
             Some((start, end)) => end - start,
             None => out.content_length().unwrap_or(0).max(0) as u64,
@@ -232,7 +237,7 @@ async fn get(
                 } else if crc.is_some_and(|crc| crc != checksum::crc32(&body)) {
                     mismatch(what).message
                 } else {
-                    return Ok(body);
+                    return Ok((body, crc));
                 }
             }
             Err(e) => format!("{what}: reading the body failed: {e}"),

@@ -136,6 +136,9 @@ async fn put_single(client: &Client, bucket: &str, key: &str, fields: &ObjectFie
     let crc = checksum::crc32(&body);
     let mut put = with_fields!(client.s3().put_object().bucket(bucket).key(key), fields)
         .content_length(size as i64)
+        // The algorithm too: moto stores a checksum only when it is named
+        // (`x-amz-sdk-checksum-algorithm`); the SDK keeps the value we give.
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(checksum::encode(crc))
         .body(ByteStream::from(body));
     if fields.if_none_match {
@@ -358,6 +361,7 @@ async fn upload_part(client: &Client, bucket: &str, key: &str, upload_id: &str, 
         .upload_id(upload_id)
         .part_number(number)
         .content_length(len as i64)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .checksum_crc32(checksum::encode(crc))
         .body(ByteStream::from(body))
         .send()

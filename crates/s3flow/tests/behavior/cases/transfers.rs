@@ -239,9 +239,16 @@ pub async fn directory_download_refuses_escaping_keys(ctx: &Ctx) {
     if ctx.caps.double_slash {
         bad.push("p//abs.txt");
     }
-    for key in &bad {
-        ctx.put(key, b"evil").await;
+    // Stores that refuse a key (SeaweedFS: `\\` with 400) cannot plant it: nothing to test.
+    let mut planted = Vec::new();
+    for key in bad {
+        let put = ctx.raw.put_object().bucket(&ctx.bucket).key(key).body(b"evil".to_vec().into()).send().await;
+        match put {
+            Ok(_) => planted.push(key),
+            Err(e) => ctx.skip(&format!("the store refuses the key {key:?}: {e}")),
+        }
     }
+    let bad = planted;
     let summary = dir::download_dir(&ctx.client, &ctx.bucket, "p/", &dest, &DirOptions::default()).await.expect("download dir");
     assert_eq!(summary.transferred, 2, "{summary:?}");
     assert_eq!(summary.failed as usize, bad.len() + 1, "{summary:?}");
