@@ -296,11 +296,8 @@ pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: 
 /// beside its target and renamed into place.
 pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Path, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
-    if !prefix.is_empty() {
-        client.restriction().check_key(bucket, prefix)?;
-    } else {
-        client.restriction().check_bucket(bucket)?;
-    }
+    // Under a restricted connection, no prefix means the allowed one.
+    let prefix = &client.restriction().scope_prefix(bucket, Some(prefix))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::invalid_input(format!("{}: cannot create the folder: {e}", dir.display())))?;
     let (items, mut summary) = plan_download(client, bucket, prefix, &options.filter).await?;
