@@ -55,6 +55,13 @@ fn success(outcome: Outcome, format: OutputFormat) -> ExitCode {
         }
         Outcome::Raw(bytes) => stdout.lock().write_all(&bytes),
         Outcome::Done => Ok(()),
+        Outcome::Partial(value) => {
+            let text = output::render(&value, format, stdout.is_terminal());
+            let failed = value["failed"].as_u64().unwrap_or(0);
+            eprintln!("s3flow: {failed} file(s) failed; see \"errors\" in the summary");
+            let _ = stdout.lock().write_all(text.as_bytes());
+            return exit_code(1);
+        }
     };
     match written.and_then(|()| std::io::stdout().lock().flush()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -217,6 +217,7 @@ impl ConnectionArgs {
             provider,
             presign_endpoint: self.presign_endpoint.clone(),
             ca_bundle: self.ca_bundle.clone(),
+            multipart_copy_threshold: None,
         })
     }
 

@@ -39,6 +39,8 @@ struct Inner {
     path_style: bool,
     restriction: Restriction,
     http: reqwest::Client,
+    upload_permits: Arc<tokio::sync::Semaphore>,
+    download_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Client {
@@ -107,8 +109,26 @@ impl Client {
             .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
 
         let restriction = Restriction::new(connection.restrict_bucket.clone(), connection.restrict_prefix.clone());
+        let upload_permits = Arc::new(tokio::sync::Semaphore::new(
+            connection.upload_concurrency.unwrap_or(crate::transfer::DEFAULT_UPLOAD_CONCURRENCY) as usize,
+        ));
+        let download_permits = Arc::new(tokio::sync::Semaphore::new(
+            connection.download_threads.unwrap_or(crate::transfer::DEFAULT_DOWNLOAD_THREADS) as usize,
+        ));
         Ok(Client {
-            inner: Arc::new(Inner { connection, s3, presign_s3, sdk_config, region, endpoint, path_style, restriction, http }),
+            inner: Arc::new(Inner {
+                connection,
+                s3,
+                presign_s3,
+                sdk_config,
+                region,
+                endpoint,
+                path_style,
+                restriction,
+                http,
+                upload_permits,
+                download_permits,
+            }),
         })
     }
 
@@ -183,6 +203,37 @@ impl Client {
     /// Part size and concurrency for multipart transfers.
     pub fn part_size(&self) -> u64 {
         self.inner.connection.part_size.unwrap_or(crate::transfer::DEFAULT_PART_SIZE)
+    }
+
+    /// Objects larger than this are uploaded in parts and downloaded in parallel ranges.
+    pub fn multipart_threshold(&self) -> u64 {
+        self.part_size().max(crate::transfer::MULTIPART_THRESHOLD)
+    }
+
+    /// Objects larger than this are copied with UploadPartCopy.
+    pub fn multipart_copy_threshold(&self) -> u64 {
+        self.inner.connection.multipart_copy_threshold.unwrap_or(crate::transfer::MULTIPART_COPY_THRESHOLD)
+    }
+
+    /// Parts in flight across every upload and copy of this client (`upload_concurrency`):
+    /// one shared limit, so memory stays bounded however many transfers run at once.
+    pub fn upload_permits(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.upload_permits
+    }
+
+    /// Ranged GETs in flight across every download of this client (`download_threads`).
+    pub fn download_permits(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.download_permits
+    }
+
+    /// `upload_concurrency`, as a count.
+    pub fn upload_concurrency(&self) -> usize {
+        self.inner.connection.upload_concurrency.unwrap_or(crate::transfer::DEFAULT_UPLOAD_CONCURRENCY) as usize
+    }
+
+    /// `download_threads`, as a count.
+    pub fn download_threads(&self) -> usize {
+        self.inner.connection.download_threads.unwrap_or(crate::transfer::DEFAULT_DOWNLOAD_THREADS) as usize
     }
 }
 

@@ -175,6 +175,12 @@ pub struct Connection {
     /// Path of a PEM file with extra trusted CA certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<String>,
+    /// Test knob: copies above this many bytes use multipart copy (default 5 GiB, S3's
+    /// CopyObject limit). Not part of the contract.
+    #[doc(hidden)]
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub multipart_copy_threshold: Option<u64>,
 }
 
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;

@@ -37,9 +37,48 @@ pub struct DownloadArgs {
     /// Refuse inline content larger than this (default 10 MiB).
     #[arg(long, value_name = "BYTES")]
     pub max_inline_bytes: Option<u64>,
+
+    /// The URI is a folder s3://bucket/prefix/ and DEST a directory: download every object
+    /// under it, many at once; keys that would leave DEST are refused and reported. Prints a
+    /// summary and exits 1 if any object failed.
+    #[arg(long, short = 'r', help_heading = "Directories")]
+    pub recursive: bool,
+
+    /// With --recursive: only keys whose path under the prefix matches this glob, repeatable.
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
+    pub include: Vec<String>,
+
+    /// With --recursive: skip keys whose path under the prefix matches this glob, repeatable.
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
+    pub exclude: Vec<String>,
 }
 
 pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
+    if args.recursive {
+        let Some(dest) = args.dest.as_deref().filter(|d| *d != "-") else {
+            return Err(Error::invalid_input(
+                "--recursive: give s3://bucket/prefix/ and a directory",
+            ));
+        };
+        let target = S3Uri::parse(&args.uri)?;
+        let options = super::dir::options(&args.include, &args.exclude)?;
+        let client = connect(connection).await?;
+        let bucket = client
+            .restriction()
+            .bucket_or_default(target.bucket.as_deref())?;
+        let prefix = super::upload::folder_prefix(target.key.as_deref());
+        return super::dir::download(&client, &bucket, &prefix, Path::new(dest), options).await;
+    }
     let (bucket, key) = S3Uri::object(&args.uri)?;
     let mut input = DownloadInput {
         bucket,
@@ -61,9 +100,14 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
                     "--as: not with DEST -, which writes the raw bytes",
                 ));
             }
-            // Fetched whole through the inline base64 form: the library's download is the one
-            // path that checks sizes and maps errors. Streaming to stdout arrives with the
-            // transfers issue; until then the object must fit in memory.
+            if input.range.is_none() {
+                // Streamed in order, parallel ranges for large objects, bounded buffers.
+                let client = connect(connection).await?;
+                let mut stdout = tokio::io::stdout();
+                download::run_to_writer(&client, input, &mut stdout).await?;
+                return Ok(Outcome::Done);
+            }
+            // A range is small: fetched whole through the inline base64 form.
             input.as_ = Some(DownloadAs::Base64);
             input.max_inline_bytes.get_or_insert(u64::MAX);
             let client = connect(connection).await?;

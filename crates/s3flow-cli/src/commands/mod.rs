@@ -5,6 +5,7 @@ pub mod api;
 pub mod bucket;
 pub mod copy;
 pub mod delete;
+pub mod dir;
 pub mod download;
 pub mod head;
 pub mod list;
@@ -33,6 +34,8 @@ pub enum Outcome {
     Raw(Vec<u8>),
     /// Everything was already printed (`local`).
     Done,
+    /// A summary in which some items failed: printed as JSON, then exit 1.
+    Partial(serde_json::Value),
 }
 
 pub async fn dispatch(command: Command, connection: &ConnectionArgs) -> Result<Outcome> {

@@ -6,7 +6,7 @@ use clap::Args;
 use s3flow::actions::upload::{self, UploadInput};
 use s3flow::{Error, Result};
 
-use super::{connect, json, key_value, map_of, parse_enum_opt, parse_json, read_stdin, Outcome};
+use super::{connect, json, key_value, map_of, parse_enum_opt, parse_json, Outcome};
 use crate::connection_args::ConnectionArgs;
 use crate::uri::S3Uri;
 
@@ -84,6 +84,29 @@ pub struct UploadArgs {
     /// Prefix of the backup key {prefix}{key}.{timestamp} (with --if-exists backup).
     #[arg(long, value_name = "PREFIX")]
     pub backup_prefix: Option<String>,
+
+    /// SRC is a directory: upload every file in it (and its subfolders) under the target
+    /// prefix, many at once; prints a summary and exits 1 if any file failed.
+    #[arg(long, short = 'r', help_heading = "Directories")]
+    pub recursive: bool,
+
+    /// With --recursive: only files whose relative path matches this glob, repeatable.
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
+    pub include: Vec<String>,
+
+    /// With --recursive: skip files whose relative path matches this glob, repeatable.
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
+    pub exclude: Vec<String>,
 }
 
 impl UploadArgs {
@@ -112,6 +135,25 @@ impl UploadArgs {
 pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
     let (source, target) = args.source_and_target()?;
     let target = target.map(S3Uri::parse).transpose()?;
+    if args.recursive {
+        let (Some(source), Some(target)) = (source, target) else {
+            return Err(Error::invalid_input(
+                "--recursive: give a directory and s3://bucket/prefix/",
+            ));
+        };
+        if !Path::new(source).is_dir() {
+            return Err(Error::invalid_input(format!(
+                "SRC: {source:?} is not a directory (--recursive)"
+            )));
+        }
+        let options = super::dir::options(&args.include, &args.exclude)?;
+        let client = connect(connection).await?;
+        let bucket = client
+            .restriction()
+            .bucket_or_default(target.bucket.as_deref())?;
+        let prefix = folder_prefix(target.key.as_deref());
+        return super::dir::upload(&client, Path::new(source), &bucket, &prefix, options).await;
+    }
     let mut input = UploadInput {
         bucket: target.as_ref().and_then(|t| t.bucket.clone()),
         key: target.and_then(|t| t.key),
@@ -138,12 +180,15 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
         ..UploadInput::default()
     };
     match source {
-        // Read into memory for now; streaming stdin arrives with the transfers issue.
-        Some("-") => input.bytes = Some(read_stdin("SRC -")?.into()),
+        // Streamed: one PUT when stdin ends within the first part, else a multipart upload.
+        Some("-") => {
+            let client = connect(connection).await?;
+            return json(upload::run_stream(&client, input, tokio::io::stdin()).await?);
+        }
         Some(path) => {
             if Path::new(path).is_dir() {
                 return Err(Error::invalid_input(format!(
-                    "SRC: {path:?} is a directory; directory uploads (--recursive) are not supported yet"
+                    "SRC: {path:?} is a directory; add --recursive to upload every file in it"
                 )));
             }
             input.file = Some(path.to_owned());
@@ -152,6 +197,15 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
     }
     let client = connect(connection).await?;
     json(upload::run(&client, input).await?)
+}
+
+/// `p` and `p/` both mean the folder `p/`; none means the bucket's top.
+pub fn folder_prefix(key: Option<&str>) -> String {
+    match key {
+        None | Some("") => String::new(),
+        Some(key) if key.ends_with('/') => key.to_owned(),
+        Some(key) => format!("{key}/"),
+    }
 }
 
 #[cfg(test)]

@@ -72,4 +72,11 @@ suite!(
     assume_role,
     network_failures,
     missing_credentials,
+    multipart_upload_large,
+    multipart_abort_leaves_nothing,
+    parallel_download_large,
+    multipart_copy_lowered_threshold,
+    directory_upload_and_download,
+    directory_download_refuses_escaping_keys,
+    download_pinned_to_etag,
 );

@@ -13,6 +13,7 @@ use crate::bucket::{validate_bucket_name, validate_key};
 use crate::client::Client;
 use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
+use crate::transfer::{self, Checksum};
 
 /// Inline content larger than this fails with `payload_too_large` unless `max_inline_bytes` says otherwise.
 pub const DEFAULT_MAX_INLINE_BYTES: u64 = 10 * 1024 * 1024;
@@ -81,6 +82,10 @@ pub struct DownloadOutput {
     /// The document created (`as: document`, service only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<serde_json::Value>,
+    /// The whole object's checksum, checked against the bytes received, e.g.
+    /// `{"algorithm":"CRC32","value":"…"}`; absent when the store returned none to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
 }
 
 pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput> {
@@ -105,6 +110,30 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
     }
     let max_inline = input.max_inline_bytes.unwrap_or(DEFAULT_MAX_INLINE_BYTES);
 
+    if let (Some(path), None) = (&target, &input.range) {
+        // Whole objects to a file: parallel ranges, verified, renamed into place.
+        let request = transfer::download::Request {
+            bucket: bucket.clone(),
+            key: input.key.clone(),
+            version_id: input.version_id.clone(),
+        };
+        let done = transfer::download::to_file(client, &request, path).await?;
+        return Ok(DownloadOutput {
+            bucket,
+            key: input.key,
+            version_id: done.version_id,
+            etag: fields::etag(done.etag.as_deref()),
+            size: done.size,
+            content_type: done.content_type,
+            last_modified: done.last_modified,
+            metadata: done.metadata,
+            content: None,
+            file: Some(path.to_string_lossy().into_owned()),
+            document: None,
+            checksum: done.checksum,
+        });
+    }
+
     let what = format!("s3://{bucket}/{}", input.key);
     let response = client
         .s3()
@@ -113,9 +142,12 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
         .key(&input.key)
         .set_version_id(input.version_id.clone())
         .set_range(input.range.clone())
+        // Whole-object checksums come only with whole-object reads.
+        .set_checksum_mode(input.range.is_none().then_some(aws_sdk_s3::types::ChecksumMode::Enabled))
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, &what))?;
+    let stored_crc = response.checksum_crc32().and_then(transfer::checksum::decode);
 
     let size = response.content_length().unwrap_or(0).max(0) as u64;
     let mut output = DownloadOutput {
@@ -130,6 +162,7 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
         content: None,
         file: None,
         document: None,
+        checksum: None,
     };
 
     if let Some(path) = target {
@@ -159,8 +192,51 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
             format!("{what}: the body ended after {} of {size} bytes", bytes.len()),
         ));
     }
+    if let Some(expected) = stored_crc.filter(|_| input.range.is_none()) {
+        if transfer::checksum::crc32(&bytes) != expected {
+            return Err(Error::new(
+                ErrorCode::UpstreamUnavailable,
+                format!("{what}: the body does not match the object's CRC32 checksum"),
+            ));
+        }
+        output.checksum = Some(Checksum::crc32(expected));
+    }
     output.content = Some(render(&bytes, output.content_type.as_deref(), as_, &what)?);
     Ok(output)
+}
+
+/// Writes the object's raw bytes, in order, to `writer` (stdout, a response body) with the
+/// same checks as [`run`]: `bucket`, `key` and `version_id` of `input` are used; `range`, `as`
+/// and `to` must be absent. Large objects come in parallel ranges with bounded buffers.
+/// Returns the output without content.
+pub async fn run_to_writer<W: tokio::io::AsyncWrite + Unpin + Send>(
+    client: &Client,
+    input: DownloadInput,
+    writer: &mut W,
+) -> Result<DownloadOutput> {
+    let bucket = client.restriction().bucket_or_default(input.bucket.as_deref())?;
+    validate_bucket_name(&bucket)?;
+    validate_key("key", &input.key)?;
+    client.restriction().check_key(&bucket, &input.key)?;
+    if input.range.is_some() || input.as_.is_some() || input.to.is_some() {
+        return Err(Error::invalid_input("range, as, to: not with a streamed download"));
+    }
+    let request = transfer::download::Request { bucket: bucket.clone(), key: input.key.clone(), version_id: input.version_id };
+    let done = transfer::download::to_writer(client, &request, writer).await?;
+    Ok(DownloadOutput {
+        bucket,
+        key: input.key,
+        version_id: done.version_id,
+        etag: fields::etag(done.etag.as_deref()),
+        size: done.size,
+        content_type: done.content_type,
+        last_modified: done.last_modified,
+        metadata: done.metadata,
+        content: None,
+        file: None,
+        document: None,
+        checksum: done.checksum,
+    })
 }
 
 /// Inline content in the requested form.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aws_sdk_s3::primitives::ByteStream;
+
 use base64::Engine;
 use bytes::Bytes;
 use schemars::JsonSchema;
@@ -15,6 +15,7 @@ use crate::client::Client;
 use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
 use crate::template::{self, TemplateContext};
+use crate::transfer::{self, upload::ObjectFields, upload::Source, Checksum};
 
 /// What to do when the key already holds an object.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -111,31 +112,43 @@ pub struct UploadOutput {
     pub object_url: String,
     /// Where the replaced object was copied (`if_exists: backup`).
     pub backup: Option<ObjectRef>,
-}
-
-/// The body once decoded: bytes in memory or a file streamed from disk.
-enum Body {
-    Bytes(Bytes),
-    File(PathBuf, u64),
-}
-
-impl Body {
-    fn len(&self) -> u64 {
-        match self {
-            Body::Bytes(bytes) => bytes.len() as u64,
-            Body::File(_, len) => *len,
-        }
-    }
+    /// The whole object's checksum as sent, e.g. `{"algorithm":"CRC32","value":"…"}`.
+    pub checksum: Option<Checksum>,
 }
 
 pub async fn run(client: &Client, input: UploadInput) -> Result<UploadOutput> {
+    // Decode the content first: bad base64 or a missing file fails before any request.
+    let (body, source_name, default_type) = body_of(&input).await?;
+    run_with_source(client, &input, body, source_name.as_deref(), default_type).await
+}
+
+/// Uploads the bytes of `reader` (stdin, a socket, a request body) of unknown length, with the
+/// other fields of `input`, which must have no content field of its own. One PUT when the
+/// stream ends within the first part, else a multipart upload; memory stays bounded by
+/// `upload_concurrency` × `part_size`.
+pub async fn run_stream(
+    client: &Client,
+    input: UploadInput,
+    reader: impl tokio::io::AsyncRead + Send + Unpin + 'static,
+) -> Result<UploadOutput> {
+    let given = [input.text.is_some(), input.base64.is_some(), input.json.is_some(), input.file.is_some()];
+    if given.contains(&true) || input.document.is_some() || input.bytes.is_some() {
+        return Err(Error::invalid_input("content: a streamed upload takes no text, base64, json, file or document"));
+    }
+    run_with_source(client, &input, Source::Reader(Box::new(reader)), None, None).await
+}
+
+async fn run_with_source(
+    client: &Client,
+    input: &UploadInput,
+    body: Source,
+    source_name: Option<&str>,
+    default_type: Option<&'static str>,
+) -> Result<UploadOutput> {
     let restriction = client.restriction();
     let bucket = restriction.bucket_or_default(input.bucket.as_deref())?;
     validate_bucket_name(&bucket)?;
-
-    // Decode the content first: bad base64 or a missing file fails before any request.
-    let (body, source_name, default_type) = body_of(&input).await?;
-    let key = resolve_key(&input, source_name.as_deref())?;
+    let key = resolve_key(input, source_name)?;
     validate_key("key", &key)?;
     restriction.check_key(&bucket, &key)?;
 
@@ -172,43 +185,24 @@ pub async fn run(client: &Client, input: UploadInput) -> Result<UploadOutput> {
             }
             None
         }
-        IfExists::Backup => backup_existing(client, &input, &bucket, &key).await?,
+        IfExists::Backup => backup_existing(client, input, &bucket, &key).await?,
     };
 
-    let size = body.len();
-    let stream = match body {
-        Body::Bytes(bytes) => ByteStream::from(bytes),
-        Body::File(path, _) => ByteStream::from_path(&path)
-            .await
-            .map_err(|e| Error::invalid_input(format!("file: cannot read {}: {e}", path.display())))?,
-    };
-    let mut put = client
-        .s3()
-        .put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .content_type(&content_type)
-        .content_length(size as i64)
-        .body(stream)
-        .set_acl(input.acl.map(Acl::object))
-        .set_storage_class(storage_class)
-        .set_server_side_encryption(input.server_side_encryption.map(ServerSideEncryption::sdk))
-        .set_ssekms_key_id(input.kms_key_id.clone())
-        .set_cache_control(input.cache_control.clone())
-        .set_content_disposition(input.content_disposition.clone());
-    for (name, value) in &metadata {
-        put = put.metadata(name, value);
-    }
-    if !tags.is_empty() {
-        put = put.tagging(encode::tagging(&tags));
-    }
-    if if_exists == IfExists::Fail && client.connection().provider.checksums_by_default() {
+    let fields = ObjectFields {
+        content_type: Some(content_type.clone()),
+        acl: input.acl.map(Acl::object),
+        storage_class,
+        server_side_encryption: input.server_side_encryption.map(ServerSideEncryption::sdk),
+        kms_key_id: input.kms_key_id.clone(),
+        cache_control: input.cache_control.clone(),
+        content_disposition: input.content_disposition.clone(),
+        content_encoding: None,
+        tagging: (!tags.is_empty()).then(|| encode::tagging(&tags)),
+        metadata,
         // AWS honours conditional writes: closes the race between the check above and this PUT.
-        put = put.if_none_match("*");
-    }
-    let what = format!("s3://{bucket}/{key}");
-    let out = put.send().await.map_err(|e| {
-        let err = Error::from_sdk(e, &what);
+        if_none_match: if_exists == IfExists::Fail && client.connection().provider.checksums_by_default(),
+    };
+    let out = transfer::upload::put(client, &bucket, &key, &fields, body).await.map_err(|err| {
         if err.code == ErrorCode::PreconditionFailed && if_exists == IfExists::Fail {
             Error { code: ErrorCode::AlreadyExists, ..err }
         } else {
@@ -220,17 +214,18 @@ pub async fn run(client: &Client, input: UploadInput) -> Result<UploadOutput> {
         object_url: client.object_url(&bucket, &key),
         bucket,
         key,
-        etag: fields::etag(out.e_tag()),
-        version_id: out.version_id().map(str::to_owned),
-        size,
+        etag: fields::etag(out.etag.as_deref()),
+        version_id: out.version_id,
+        size: out.size,
         content_type,
         backup,
+        checksum: Some(out.checksum),
     })
 }
 
 /// Exactly one content source, decoded. Returns the body, the source's file name (for
 /// templates and default keys) and a content type implied by the source.
-async fn body_of(input: &UploadInput) -> Result<(Body, Option<String>, Option<&'static str>)> {
+async fn body_of(input: &UploadInput) -> Result<(Source, Option<String>, Option<&'static str>)> {
     let given = [
         input.text.is_some(),
         input.base64.is_some(),
@@ -245,21 +240,21 @@ async fn body_of(input: &UploadInput) -> Result<(Body, Option<String>, Option<&'
         _ => return Err(Error::invalid_input("content: give only one of text, base64, json, file or document")),
     }
     if let Some(text) = &input.text {
-        return Ok((Body::Bytes(Bytes::from(text.clone())), None, None));
+        return Ok((Source::Bytes(Bytes::from(text.clone())), None, None));
     }
     if let Some(encoded) = &input.base64 {
         let cleaned: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(cleaned.as_bytes())
             .map_err(|e| Error::invalid_input(format!("base64: not valid base64: {e}")))?;
-        return Ok((Body::Bytes(Bytes::from(bytes)), None, None));
+        return Ok((Source::Bytes(Bytes::from(bytes)), None, None));
     }
     if let Some(json) = &input.json {
         let bytes = serde_json::to_vec(json).map_err(|e| Error::invalid_input(format!("json: {e}")))?;
-        return Ok((Body::Bytes(Bytes::from(bytes)), None, Some("application/json")));
+        return Ok((Source::Bytes(Bytes::from(bytes)), None, Some("application/json")));
     }
     if let Some(bytes) = &input.bytes {
-        return Ok((Body::Bytes(bytes.clone()), None, None));
+        return Ok((Source::Bytes(bytes.clone()), None, None));
     }
     if let Some(file) = &input.file {
         let path = PathBuf::from(file);
@@ -270,7 +265,7 @@ async fn body_of(input: &UploadInput) -> Result<(Body, Option<String>, Option<&'
             return Err(Error::invalid_input(format!("file: {file:?} is not a regular file")));
         }
         let name = Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned());
-        return Ok((Body::File(path, meta.len()), name, None));
+        return Ok((Source::File { path, len: meta.len() }, name, None));
     }
     Err(Error::invalid_input(
         "document: documents are kept by the s3flow service; use it, or upload text, base64, json or a file",

@@ -8,6 +8,7 @@ mod listing;
 mod objects;
 mod presign;
 mod restrictions;
+pub mod transfers;
 
 pub use auth::*;
 pub use bad_input::*;
@@ -17,3 +18,4 @@ pub use listing::*;
 pub use objects::*;
 pub use presign::*;
 pub use restrictions::*;
+pub use transfers::{directory_download_refuses_escaping_keys, download_pinned_to_etag, directory_upload_and_download, multipart_abort_leaves_nothing, multipart_copy_lowered_threshold, multipart_upload_large, parallel_download_large};

@@ -1,0 +1,78 @@
+//! `upload DIR s3://b/p/ --recursive` and `download s3://b/p/ DIR --recursive`: thin over
+//! `s3flow::transfer::dir`, with a progress bar on a terminal and a JSON summary.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use s3flow::transfer::dir::{self, DirOptions, Filter, Summary};
+use s3flow::{Client, Result};
+
+use super::Outcome;
+
+/// `--include`/`--exclude` into the library's filter.
+pub fn options(include: &[String], exclude: &[String]) -> Result<DirOptions> {
+    Ok(DirOptions {
+        filter: Filter::new(include, exclude)?,
+        ..DirOptions::default()
+    })
+}
+
+/// A bar on stderr when it is a terminal; none when piped.
+fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(label.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let tick = bar.clone();
+    options.progress = Some(Arc::new(move |_bytes| tick.inc(1)));
+    Some(bar)
+}
+
+fn outcome(summary: Summary) -> Result<Outcome> {
+    let failed = summary.failed;
+    let value = serde_json::to_value(summary).expect("a summary serializes");
+    Ok(if failed > 0 {
+        Outcome::Partial(value)
+    } else {
+        Outcome::Json(value)
+    })
+}
+
+pub async fn upload(
+    client: &Client,
+    source: &Path,
+    bucket: &str,
+    prefix: &str,
+    mut options: DirOptions,
+) -> Result<Outcome> {
+    let bar = progress_bar(&mut options, "uploading");
+    let summary = dir::upload_dir(client, source, bucket, prefix, &options).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcome(summary?)
+}
+
+pub async fn download(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    target: &Path,
+    mut options: DirOptions,
+) -> Result<Outcome> {
+    let bar = progress_bar(&mut options, "downloading");
+    let summary = dir::download_dir(client, bucket, prefix, target, &options).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcome(summary?)
+}

@@ -1,0 +1,384 @@
+//! Directory transfers: a local folder to a prefix and back, many files at once under one
+//! limit, with include/exclude globs and a summary of what moved and what failed.
+//!
+//! The CLI's `upload DIR … --recursive` and `download s3://b/p/ DIR --recursive` are thin
+//! over this; the service can reuse it. Every key written to disk is checked first: a key
+//! that would land outside the target folder (`..` segments, absolute paths, `\`, NUL, a
+//! drive letter, or a symlink planted inside the folder) is refused and reported, and the
+//! other files go on.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::upload::guess_content_type;
+use crate::bucket::{validate_bucket_name, validate_key};
+use crate::client::Client;
+use crate::error::{Error, ErrorCode, Result};
+use crate::transfer::download::{self, Request};
+use crate::transfer::upload::{self, ObjectFields, Source};
+
+/// Which relative paths (`a/b.txt`, always `/`-separated) take part.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl Filter {
+    /// `include` empty = everything; `exclude` wins over `include`. Globs as in `globset`
+    /// (`*.log`, `**/tmp/**`); `*` also crosses `/`, as in aws-cli's `--include`.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Filter> {
+        let set = |globs: &[String], flag: &str| -> Result<Option<GlobSet>> {
+            if globs.is_empty() {
+                return Ok(None);
+            }
+            let mut builder = GlobSetBuilder::new();
+            for glob in globs {
+                builder.add(Glob::new(glob).map_err(|e| Error::invalid_input(format!("{flag}: {glob:?}: {e}")))?);
+            }
+            builder.build().map(Some).map_err(|e| Error::invalid_input(format!("{flag}: {e}")))
+        };
+        Ok(Filter { include: set(include, "include")?, exclude: set(exclude, "exclude")? })
+    }
+
+    pub fn matches(&self, relative: &str) -> bool {
+        self.include.as_ref().is_none_or(|set| set.is_match(relative))
+            && !self.exclude.as_ref().is_some_and(|set| set.is_match(relative))
+    }
+}
+
+/// One file that did not transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ItemError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// What a directory transfer did: `{"transferred","failed","bytes","errors":[…]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub transferred: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    pub errors: Vec<ItemError>,
+}
+
+impl Summary {
+    fn fail(&mut self, key: Option<String>, path: Option<String>, error: Error) {
+        self.failed += 1;
+        self.errors.push(ItemError { key, path, code: error.code, message: error.message });
+    }
+}
+
+/// Called as files finish: `(bytes of the file, files planned)`; for progress bars.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Options of a directory transfer.
+#[derive(Clone, Default)]
+pub struct DirOptions {
+    pub filter: Filter,
+    /// Files in flight at once (default: the connection's `upload_concurrency` for uploads,
+    /// `download_threads` for downloads). Parts of large files share the client's limits.
+    pub concurrency: Option<usize>,
+    /// Told after each file, done or failed.
+    pub progress: Option<Progress>,
+}
+
+/// A file to upload: its path and the key it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadItem {
+    pub path: PathBuf,
+    pub relative: String,
+    pub key: String,
+    pub len: u64,
+}
+
+/// Walks `dir` (files in subfolders too; symlinked files followed, symlinked folders not, so
+/// no loops) and plans one key per file: `prefix` + the `/`-separated relative path.
+pub fn plan_upload(dir: &Path, prefix: &str, filter: &Filter) -> Result<(Vec<UploadItem>, Summary)> {
+    let mut items = Vec::new();
+    let mut summary = Summary::default();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    if !dir.is_dir() {
+        return Err(Error::invalid_input(format!("{}: not a directory", dir.display())));
+    }
+    while let Some((folder, relative_folder)) = pending.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) => {
+                summary.fail(None, Some(folder.display().to_string()), Error::from(e));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    summary.fail(None, Some(folder.display().to_string()), Error::from(e));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                let message = "the file name is not UTF-8, so it has no key".to_owned();
+                summary.fail(None, Some(path.display().to_string()), Error::invalid_input(message));
+                continue;
+            };
+            let relative = format!("{relative_folder}{name}");
+            let link = entry.file_type().map(|t| t.is_symlink()).unwrap_or(false);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() && !link => pending.push((path, format!("{relative}/"))),
+                Ok(meta) if meta.is_file() => {
+                    if filter.matches(&relative) {
+                        items.push(UploadItem { key: format!("{prefix}{relative}"), relative, path, len: meta.len() });
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => summary.fail(None, Some(path.display().to_string()), Error::from(e)),
+            }
+        }
+    }
+    items.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((items, summary))
+}
+
+/// Uploads every file of `dir` under `prefix` (`""` or ending in `/`), `concurrency` at once.
+pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str, options: &DirOptions) -> Result<Summary> {
+    validate_bucket_name(bucket)?;
+    let (items, mut summary) = plan_upload(dir, prefix, &options.filter)?;
+    let concurrency = options.concurrency.unwrap_or_else(|| client.upload_concurrency()).max(1);
+    let mut results = futures::stream::iter(items)
+        .map(|item| async move {
+            let result = upload_one(client, bucket, &item).await;
+            (item, result)
+        })
+        .buffer_unordered(concurrency);
+    while let Some((item, result)) = results.next().await {
+        match result {
+            Ok(()) => {
+                summary.transferred += 1;
+                summary.bytes += item.len;
+            }
+            Err(e) => summary.fail(Some(item.key), Some(item.path.display().to_string()), e),
+        }
+        if let Some(progress) = &options.progress {
+            progress(item.len);
+        }
+    }
+    Ok(summary)
+}
+
+async fn upload_one(client: &Client, bucket: &str, item: &UploadItem) -> Result<()> {
+    validate_key("key", &item.key)?;
+    client.restriction().check_key(bucket, &item.key)?;
+    let fields = ObjectFields { content_type: Some(guess_content_type(&item.key)), ..Default::default() };
+    let source = Source::File { path: item.path.clone(), len: item.len };
+    upload::put(client, bucket, &item.key, &fields, source).await.map(|_| ())
+}
+
+/// An object to download: its key, size and relative path under the target folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadItem {
+    pub key: String,
+    pub relative: String,
+    pub size: u64,
+}
+
+/// Why `relative` (a key less its prefix) cannot be a path under the target folder; `None`
+/// when it can. Lexical checks only; [`safe_path`] also refuses planted symlinks.
+pub fn unsafe_relative_key(relative: &str) -> Option<&'static str> {
+    if relative.contains('\0') {
+        return Some("the key contains NUL");
+    }
+    if relative.contains('\\') {
+        return Some("the key contains \\, a path separator on Windows");
+    }
+    if relative.starts_with('/') {
+        return Some("the key would be an absolute path");
+    }
+    let first = relative.split('/').next().unwrap_or("");
+    if first.len() >= 2 && first.as_bytes()[1] == b':' {
+        return Some("the key starts with a drive letter");
+    }
+    if relative.split('/').any(|segment| segment == ".." || segment == ".") {
+        return Some("the key has a . or .. segment that would leave the folder");
+    }
+    if relative.split('/').any(str::is_empty) {
+        return Some("the key has an empty path segment (//)");
+    }
+    None
+}
+
+/// The path for `relative` under `dir`, creating folders one by one and refusing any that is
+/// a symlink (or not a folder), so nothing is written outside `dir`.
+pub fn safe_path(dir: &Path, relative: &str) -> Result<PathBuf> {
+    if let Some(why) = unsafe_relative_key(relative) {
+        return Err(Error::invalid_input(format!("refused: {why}")));
+    }
+    let mut path = dir.to_path_buf();
+    let segments: Vec<&str> = relative.split('/').collect();
+    for (index, segment) in segments.iter().enumerate() {
+        let mut parts = Path::new(segment).components();
+        if !matches!((parts.next(), parts.next()), (Some(Component::Normal(_)), None)) {
+            return Err(Error::invalid_input(format!("refused: {segment:?} is not a plain file name")));
+        }
+        path.push(segment);
+        let last = index + 1 == segments.len();
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::invalid_input(format!("refused: {} is a symlink", path.display())));
+            }
+            Ok(meta) if !last && !meta.is_dir() => {
+                return Err(Error::invalid_input(format!("refused: {} is not a folder", path.display())));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !last {
+                    std::fs::create_dir(&path).or_else(|e| {
+                        if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() { Ok(()) } else { Err(e) }
+                    })?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(path)
+}
+
+/// Lists `prefix` and plans one file per object. Folder markers (keys ending in `/`) are
+/// skipped; unsafe keys are reported in the summary and left out.
+pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: &Filter) -> Result<(Vec<DownloadItem>, Summary)> {
+    let mut items = Vec::new();
+    let mut summary = Summary::default();
+    let mut token = None;
+    loop {
+        let page = client
+            .s3()
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{prefix}")))?;
+        for object in page.contents() {
+            let key = object.key().unwrap_or_default().to_owned();
+            let relative = key.strip_prefix(prefix).unwrap_or(&key).to_owned();
+            if relative.is_empty() || relative.ends_with('/') {
+                continue;
+            }
+            if let Some(why) = unsafe_relative_key(&relative) {
+                summary.fail(Some(key), None, Error::invalid_input(format!("refused: {why}")));
+                continue;
+            }
+            if filter.matches(&relative) {
+                items.push(DownloadItem { key, relative, size: object.size().unwrap_or(0).max(0) as u64 });
+            }
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok((items, summary))
+}
+
+/// Downloads every object under `prefix` into `dir` (created if missing), each file written
+/// beside its target and renamed into place.
+pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Path, options: &DirOptions) -> Result<Summary> {
+    validate_bucket_name(bucket)?;
+    // Under a restricted connection, no prefix means the allowed one.
+    let prefix = &client.restriction().scope_prefix(bucket, Some(prefix))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::invalid_input(format!("{}: cannot create the folder: {e}", dir.display())))?;
+    let (items, mut summary) = plan_download(client, bucket, prefix, &options.filter).await?;
+    let concurrency = options.concurrency.unwrap_or_else(|| client.download_threads()).max(1);
+    let mut results = futures::stream::iter(items)
+        .map(|item| async move {
+            let result = download_one(client, bucket, dir, &item).await;
+            (item, result)
+        })
+        .buffer_unordered(concurrency);
+    while let Some((item, result)) = results.next().await {
+        match result {
+            Ok(_) => {
+                summary.transferred += 1;
+                summary.bytes += item.size;
+            }
+            Err(e) => summary.fail(Some(item.key), Some(dir.join(&item.relative).display().to_string()), e),
+        }
+        if let Some(progress) = &options.progress {
+            progress(item.size);
+        }
+    }
+    Ok(summary)
+}
+
+async fn download_one(client: &Client, bucket: &str, dir: &Path, item: &DownloadItem) -> Result<PathBuf> {
+    client.restriction().check_key(bucket, &item.key)?;
+    let path = safe_path(dir, &item.relative)?;
+    let request = Request { bucket: bucket.to_owned(), key: item.key.clone(), version_id: None };
+    download::to_file(client, &request, &path).await?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_keys_are_refused() {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "..\\x", "a\\..\\b", "a\0b", "C:/x", "c:x", "a//b", "./x", ".."] {
+            assert!(unsafe_relative_key(bad).is_some(), "{bad:?}");
+        }
+        for good in ["x", "a/b.txt", "a..b", "...", "a/.hidden", "ünï cöde/ (1).txt"] {
+            assert_eq!(unsafe_relative_key(good), None, "{good:?}");
+        }
+    }
+
+    #[test]
+    fn planted_symlinks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("f"), dir.path().join("file")).unwrap();
+        assert!(safe_path(dir.path(), "link/x").is_err());
+        assert!(safe_path(dir.path(), "file").is_err());
+        assert_eq!(safe_path(dir.path(), "a/b/c.txt").unwrap(), dir.path().join("a/b/c.txt"));
+        assert!(dir.path().join("a/b").is_dir());
+    }
+
+    #[test]
+    fn filters() {
+        let filter = Filter::new(&["*.txt".into()], &["tmp/*".into()]).unwrap();
+        assert!(filter.matches("a.txt"));
+        assert!(filter.matches("x/a.txt"));
+        assert!(!filter.matches("tmp/a.txt"));
+        assert!(!filter.matches("a.log"));
+        assert!(Filter::default().matches("anything"));
+        assert!(Filter::new(&["a[".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn upload_plans_keys_from_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("top.txt"), "1").unwrap();
+        std::fs::write(dir.path().join("a/b/deep.log"), "22").unwrap();
+        let (items, summary) = plan_upload(dir.path(), "p/", &Filter::default()).unwrap();
+        let keys: Vec<_> = items.iter().map(|i| (i.key.as_str(), i.len)).collect();
+        assert_eq!(keys, [("p/a/b/deep.log", 2), ("p/top.txt", 1)]);
+        assert_eq!(summary.failed, 0);
+        let (items, _) = plan_upload(dir.path(), "", &Filter::new(&[], &["*.log".into()]).unwrap()).unwrap();
+        assert_eq!(items.len(), 1);
+    }
+}

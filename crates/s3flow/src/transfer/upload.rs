@@ -1,0 +1,371 @@
+//! Uploads: one PUT up to the threshold, a multipart upload above it, from memory, a file or
+//! any `AsyncRead` (stdin). Every body carries our own CRC32; a failed multipart upload is
+//! aborted, so no partial object and no billed leftover parts remain.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, ServerSideEncryption, StorageClass,
+};
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinSet;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorCode, Result};
+use crate::transfer::checksum::{self, Checksum, Running};
+use crate::transfer::{part_size_for, MAX_PARTS};
+
+/// Where an upload's bytes come from.
+pub enum Source {
+    /// Bytes in memory (sliced into parts without copying).
+    Bytes(Bytes),
+    /// A local file of `len` bytes, read part by part.
+    File { path: PathBuf, len: u64 },
+    /// A stream of unknown length (stdin, a socket, a service request body), read one part
+    /// at a time; one PUT when it ends within the first part.
+    Reader(Box<dyn AsyncRead + Send + Unpin>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Bytes(bytes) => write!(f, "Source::Bytes({} bytes)", bytes.len()),
+            Source::File { path, len } => write!(f, "Source::File({}, {len} bytes)", path.display()),
+            Source::Reader(_) => f.write_str("Source::Reader"),
+        }
+    }
+}
+
+/// Everything stored with the object besides its bytes; the same for a PUT, a multipart
+/// upload and a multipart copy.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectFields {
+    pub content_type: Option<String>,
+    pub acl: Option<ObjectCannedAcl>,
+    pub storage_class: Option<StorageClass>,
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    pub kms_key_id: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// URL-encoded tag set (`encode::tagging`).
+    pub tagging: Option<String>,
+    /// Send `If-None-Match: *` so the write fails when the key exists (AWS honours it).
+    pub if_none_match: bool,
+}
+
+/// The result of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    pub size: u64,
+    /// CRC32 of the whole object, computed while sending it.
+    pub checksum: Checksum,
+    /// 0 for a single PUT, else the number of parts.
+    pub parts: usize,
+}
+
+/// Sets the [`ObjectFields`] on a PutObject or CreateMultipartUpload builder (same setters).
+macro_rules! with_fields {
+    ($builder:expr, $fields:expr) => {{
+        let fields: &ObjectFields = $fields;
+        let mut builder = $builder
+            .set_content_type(fields.content_type.clone())
+            .set_acl(fields.acl.clone())
+            .set_storage_class(fields.storage_class.clone())
+            .set_server_side_encryption(fields.server_side_encryption.clone())
+            .set_ssekms_key_id(fields.kms_key_id.clone())
+            .set_cache_control(fields.cache_control.clone())
+            .set_content_disposition(fields.content_disposition.clone())
+            .set_content_encoding(fields.content_encoding.clone())
+            .set_tagging(fields.tagging.clone());
+        for (name, value) in &fields.metadata {
+            builder = builder.metadata(name, value);
+        }
+        builder
+    }};
+}
+pub(crate) use with_fields;
+
+/// Uploads `source` to `bucket`/`key`: one PUT up to [`Client::multipart_threshold`], else a
+/// multipart upload with `upload_concurrency` parts in flight.
+pub async fn put(client: &Client, bucket: &str, key: &str, fields: &ObjectFields, source: Source) -> Result<Uploaded> {
+    let threshold = client.multipart_threshold();
+    match source {
+        Source::Bytes(bytes) if bytes.len() as u64 <= threshold => put_single(client, bucket, key, fields, bytes).await,
+        Source::Bytes(bytes) => {
+            let part_size = part_size_for(bytes.len() as u64, client.part_size());
+            put_multipart(client, bucket, key, fields, Parts::Bytes { bytes, part_size, next: 0 }).await
+        }
+        Source::File { path, len } => {
+            let mut file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| Error::invalid_input(format!("file: cannot read {}: {e}", path.display())))?;
+            if len <= threshold {
+                // Held while the file is in memory: many small files at once stay bounded too.
+                let _permit = client.upload_permits().acquire().await.expect("the semaphore is never closed");
+                let bytes = read_up_to(&mut file, len, &path.display().to_string()).await?;
+                if bytes.len() as u64 != len {
+                    return Err(changed_while_reading(&path));
+                }
+                return put_single(client, bucket, key, fields, bytes).await;
+            }
+            let part_size = part_size_for(len, client.part_size());
+            let parts = Parts::File { file, path, len, part_size, read: 0 };
+            put_multipart(client, bucket, key, fields, parts).await
+        }
+        Source::Reader(mut reader) => {
+            // The length is unknown: parts of the target size (so at most 10,000 × part_size).
+            let part_size = client.part_size();
+            let first = read_up_to(&mut reader, part_size, "input").await?;
+            if (first.len() as u64) < part_size {
+                return put_single(client, bucket, key, fields, first).await;
+            }
+            put_multipart(client, bucket, key, fields, Parts::Reader { reader, part_size, first: Some(first) }).await
+        }
+    }
+}
+
+async fn put_single(client: &Client, bucket: &str, key: &str, fields: &ObjectFields, body: Bytes) -> Result<Uploaded> {
+    let size = body.len() as u64;
+    let crc = checksum::crc32(&body);
+    let mut put = with_fields!(client.s3().put_object().bucket(bucket).key(key), fields)
+        .content_length(size as i64)
+        // The algorithm too: moto stores a checksum only when it is named
+        // (`x-amz-sdk-checksum-algorithm`); the SDK keeps the value we give.
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_crc32(checksum::encode(crc))
+        .body(ByteStream::from(body));
+    if fields.if_none_match {
+        put = put.if_none_match("*");
+    }
+    let out = put.send().await.map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{key}")))?;
+    Ok(Uploaded {
+        etag: out.e_tag().map(str::to_owned),
+        version_id: out.version_id().map(str::to_owned),
+        size,
+        checksum: Checksum::crc32(crc),
+        parts: 0,
+    })
+}
+
+/// The parts of a multipart upload, produced in order, one buffer at a time.
+enum Parts {
+    Bytes { bytes: Bytes, part_size: u64, next: u64 },
+    File { file: tokio::fs::File, path: PathBuf, len: u64, part_size: u64, read: u64 },
+    Reader { reader: Box<dyn AsyncRead + Send + Unpin>, part_size: u64, first: Option<Bytes> },
+}
+
+impl Parts {
+    async fn next_part(&mut self) -> Result<Option<Bytes>> {
+        match self {
+            Parts::Bytes { bytes, part_size, next } => {
+                let start = *next as usize;
+                if start >= bytes.len() {
+                    return Ok(None);
+                }
+                let end = (start + *part_size as usize).min(bytes.len());
+                *next = end as u64;
+                Ok(Some(bytes.slice(start..end)))
+            }
+            Parts::File { file, path, len, part_size, read } => {
+                if *read >= *len {
+                    return Ok(None);
+                }
+                let want = (*part_size).min(*len - *read);
+                let part = read_up_to(file, want, &path.display().to_string()).await?;
+                if part.len() as u64 != want {
+                    return Err(changed_while_reading(path));
+                }
+                *read += want;
+                Ok(Some(part))
+            }
+            Parts::Reader { reader, part_size, first } => {
+                if let Some(first) = first.take() {
+                    return Ok(Some(first));
+                }
+                let part = read_up_to(reader, *part_size, "input").await?;
+                Ok((!part.is_empty()).then_some(part))
+            }
+        }
+    }
+}
+
+/// Reads until `limit` bytes or the end of the input.
+async fn read_up_to<R: AsyncRead + Unpin>(reader: &mut R, limit: u64, what: &str) -> Result<Bytes> {
+    let mut buffer = Vec::with_capacity(limit as usize);
+    reader
+        .take(limit)
+        .read_to_end(&mut buffer)
+        .await
+        .map_err(|e| Error::invalid_input(format!("{what}: read failed: {e}")))?;
+    Ok(Bytes::from(buffer))
+}
+
+fn changed_while_reading(path: &std::path::Path) -> Error {
+    Error::invalid_input(format!("file: {} changed size while it was uploaded", path.display()))
+}
+
+/// Aborts the multipart upload unless disarmed, also when the upload's future is dropped
+/// (a cancelled workflow step must not leave billed parts behind).
+pub(crate) struct AbortGuard {
+    pub client: Client,
+    pub bucket: String,
+    pub key: String,
+    /// `None` once completed (disarmed) or aborted.
+    pub upload_id: Option<String>,
+}
+
+impl AbortGuard {
+    pub async fn abort_now(&mut self) {
+        if let Some(upload_id) = self.upload_id.take() {
+            abort(&self.client, &self.bucket, &self.key, &upload_id).await;
+        }
+    }
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if let (Some(upload_id), Ok(runtime)) = (self.upload_id.take(), tokio::runtime::Handle::try_current()) {
+            let (client, bucket, key) = (self.client.clone(), self.bucket.clone(), self.key.clone());
+            runtime.spawn(async move { abort(&client, &bucket, &key, &upload_id).await });
+        }
+    }
+}
+
+/// Best effort: the SDK retries it; a store that lost the upload already has no parts.
+pub(crate) async fn abort(client: &Client, bucket: &str, key: &str, upload_id: &str) {
+    if let Err(e) = client.s3().abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await {
+        tracing::warn!("abort of multipart upload to s3://{bucket}/{key} failed: {}", Error::from_sdk(e, "abort"));
+    }
+}
+
+/// One uploaded part.
+pub(crate) struct PartDone {
+    pub number: i32,
+    pub etag: Option<String>,
+    pub crc: u32,
+    pub len: u64,
+}
+
+async fn put_multipart(client: &Client, bucket: &str, key: &str, fields: &ObjectFields, mut parts: Parts) -> Result<Uploaded> {
+    let what = format!("s3://{bucket}/{key}");
+    let created = with_fields!(client.s3().create_multipart_upload().bucket(bucket).key(key), fields)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(e, &what))?;
+    let upload_id = created
+        .upload_id()
+        .ok_or_else(|| Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: no upload id came back")))?
+        .to_owned();
+    let mut guard =
+        AbortGuard { client: client.clone(), bucket: bucket.to_owned(), key: key.to_owned(), upload_id: Some(upload_id.clone()) };
+    match send_parts_and_complete(client, bucket, key, fields, &upload_id, &mut parts).await {
+        Ok(uploaded) => {
+            guard.upload_id = None;
+            Ok(uploaded)
+        }
+        Err(e) => {
+            guard.abort_now().await;
+            Err(e)
+        }
+    }
+}
+
+async fn send_parts_and_complete(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    fields: &ObjectFields,
+    upload_id: &str,
+    parts: &mut Parts,
+) -> Result<Uploaded> {
+    let what = format!("s3://{bucket}/{key}");
+    let mut tasks = JoinSet::new();
+    let mut done = Vec::new();
+    let mut number = 0i32;
+    loop {
+        // The permit is taken before the part is read: buffers in flight never exceed it.
+        let permit = client.upload_permits().clone().acquire_owned().await.expect("the semaphore is never closed");
+        while let Some(joined) = tasks.try_join_next() {
+            done.push(joined_part(joined)?);
+        }
+        let Some(body) = parts.next_part().await? else { break };
+        number += 1;
+        if number as u64 > MAX_PARTS {
+            return Err(Error::invalid_input(format!(
+                "{what}: the input needs more than {MAX_PARTS} parts; raise part_size"
+            )));
+        }
+        let (client, bucket, key, upload_id) = (client.clone(), bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        tasks.spawn(async move {
+            let _permit = permit;
+            upload_part(&client, &bucket, &key, &upload_id, number, body).await
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        done.push(joined_part(joined)?);
+    }
+    done.sort_by_key(|p| p.number);
+
+    let mut whole = Running::default();
+    let mut completed = Vec::with_capacity(done.len());
+    for part in &done {
+        whole.push(part.crc, part.len);
+        completed.push(
+            CompletedPart::builder()
+                .part_number(part.number)
+                .set_e_tag(part.etag.clone())
+                .checksum_crc32(checksum::encode(part.crc))
+                .build(),
+        );
+    }
+    let mut complete = client
+        .s3()
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build());
+    if fields.if_none_match {
+        complete = complete.if_none_match("*");
+    }
+    let out = complete.send().await.map_err(|e| Error::from_sdk(e, &what))?;
+    Ok(Uploaded {
+        etag: out.e_tag().map(str::to_owned),
+        version_id: out.version_id().map(str::to_owned),
+        size: whole.len(),
+        checksum: Checksum::crc32(whole.crc()),
+        parts: done.len(),
+    })
+}
+
+pub(crate) fn joined_part(joined: std::result::Result<Result<PartDone>, tokio::task::JoinError>) -> Result<PartDone> {
+    joined.map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("a part upload stopped: {e}")))?
+}
+
+async fn upload_part(client: &Client, bucket: &str, key: &str, upload_id: &str, number: i32, body: Bytes) -> Result<PartDone> {
+    let len = body.len() as u64;
+    let crc = checksum::crc32(&body);
+    let out = client
+        .s3()
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(number)
+        .content_length(len as i64)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_crc32(checksum::encode(crc))
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{key} part {number}")))?;
+    Ok(PartDone { number, etag: out.e_tag().map(str::to_owned), crc, len })
+}
