@@ -1,0 +1,413 @@
+//! W6 load generator: the connector service's action routes against the same operations
+//! sent straight to the S3 endpoint, at several concurrencies, plus a streamed 1 GiB
+//! pass-through with the service's peak RSS. Prints one JSON document on stdout and,
+//! with `--markdown FILE`, the tables for RESULTS.md.
+//!
+//! Every response is checked (content, size, count); a cell with any error is reported
+//! with its error count and fails the run.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const BUCKET: &str = "w6bench";
+const SMALL: usize = 4096;
+const OPS: [&str; 5] = ["upload", "download", "head", "list", "presign"];
+
+struct Args {
+    api: String,
+    token: String,
+    endpoint: String,
+    access_key: String,
+    secret_key: String,
+    region: String,
+    requests: usize,
+    concurrency: Vec<usize>,
+    serve_pid: Option<u32>,
+    big_mib: u64,
+    markdown: Option<String>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        api: String::new(),
+        token: String::new(),
+        endpoint: String::new(),
+        access_key: "s3flow-local".into(),
+        secret_key: String::new(),
+        region: "us-east-1".into(),
+        requests: 2000,
+        concurrency: vec![1, 16, 64],
+        serve_pid: None,
+        big_mib: 1024,
+        markdown: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut v = || it.next().unwrap_or_else(|| panic!("{flag}: missing value"));
+        match flag.as_str() {
+            "--api" => a.api = v(),
+            "--token" => a.token = v(),
+            "--endpoint" => a.endpoint = v(),
+            "--access-key" => a.access_key = v(),
+            "--secret-key" => a.secret_key = v(),
+            "--region" => a.region = v(),
+            "--requests" => a.requests = v().parse().expect("--requests"),
+            "--concurrency" => {
+                a.concurrency = v().split(',').map(|c| c.parse().expect("--concurrency")).collect()
+            }
+            "--serve-pid" => a.serve_pid = Some(v().parse().expect("--serve-pid")),
+            "--big-mib" => a.big_mib = v().parse().expect("--big-mib"),
+            "--markdown" => a.markdown = Some(v()),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(!a.api.is_empty() && !a.token.is_empty() && !a.endpoint.is_empty() && !a.secret_key.is_empty(),
+        "need --api --token --endpoint --secret-key");
+    a
+}
+
+struct Ctx {
+    api: String,
+    token: String,
+    endpoint: String,
+    http: reqwest::Client,
+    s3: aws_sdk_s3::Client,
+    payload: String,
+}
+
+impl Ctx {
+    async fn action(&self, action: &str, body: Value) -> Result<Value, String> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/connections/local/actions/{action}", self.api))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{action}: {status}: {}", String::from_utf8_lossy(&bytes)));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+
+    /// One operation on one path; checks what came back.
+    async fn one(&self, op: &str, service: bool, i: usize) -> Result<(), String> {
+        let up_key = format!("up/{}", i % 256);
+        match (op, service) {
+            ("upload", true) => {
+                let r = self.action("upload", json!({"bucket": BUCKET, "key": up_key, "text": self.payload})).await?;
+                check(r["size"].as_u64() == Some(SMALL as u64), "upload size")
+            }
+            ("upload", false) => {
+                self.s3.put_object().bucket(BUCKET).key(up_key)
+                    .body(ByteStream::from(Bytes::from(self.payload.clone())))
+                    .send().await.map_err(|e| format!("{e:?}"))?;
+                Ok(())
+            }
+            ("download", true) => {
+                let r = self.action("download", json!({"bucket": BUCKET, "key": "obj4k"})).await?;
+                check(r["content"]["text"].as_str() == Some(self.payload.as_str()), "download content")
+            }
+            ("download", false) => {
+                let o = self.s3.get_object().bucket(BUCKET).key("obj4k").send().await.map_err(|e| format!("{e:?}"))?;
+                let b = o.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                check(b.as_ref() == self.payload.as_bytes(), "download content")
+            }
+            ("head", true) => {
+                let r = self.action("head", json!({"bucket": BUCKET, "key": "obj4k"})).await?;
+                check(r["size"].as_u64() == Some(SMALL as u64), "head size")
+            }
+            ("head", false) => {
+                let o = self.s3.head_object().bucket(BUCKET).key("obj4k").send().await.map_err(|e| format!("{e:?}"))?;
+                check(o.content_length() == Some(SMALL as i64), "head size")
+            }
+            ("list", true) => {
+                let r = self.action("list", json!({"bucket": BUCKET, "prefix": "list/", "max": 100})).await?;
+                check(r["count"].as_u64() == Some(100) && r["objects"].as_array().map(Vec::len) == Some(100), "list count")
+            }
+            ("list", false) => {
+                let o = self.s3.list_objects_v2().bucket(BUCKET).prefix("list/").max_keys(100).send().await.map_err(|e| format!("{e:?}"))?;
+                check(o.contents().len() == 100, "list count")
+            }
+            ("presign", true) => {
+                let r = self.action("presign", json!({"bucket": BUCKET, "key": "obj4k", "expires_in": "15m"})).await?;
+                check(r["url"].as_str().is_some_and(|u| u.starts_with(&self.endpoint) && u.contains("X-Amz-Signature=")), "presign url")
+            }
+            ("presign", false) => {
+                let p = self.s3.get_object().bucket(BUCKET).key("obj4k")
+                    .presigned(PresigningConfig::expires_in(Duration::from_secs(900)).unwrap())
+                    .await.map_err(|e| format!("{e:?}"))?;
+                check(p.uri().starts_with(&self.endpoint) && p.uri().contains("X-Amz-Signature="), "presign url")
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+fn check(ok: bool, what: &str) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(format!("wrong result: {what}")) }
+}
+
+fn pct(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[idx.clamp(1, sorted.len()) - 1] as f64 / 1000.0 // µs → ms
+}
+
+/// Runs `n` operations with `conc` workers; returns (ops/s, p50 ms, p99 ms, errors).
+async fn cell(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize, n: usize) -> Value {
+    // Warm-up: open the connections (not measured).
+    let warm = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (ctx, warm) = (ctx.clone(), warm.clone());
+        tasks.push(tokio::spawn(async move {
+            while warm.fetch_add(1, Ordering::Relaxed) < conc * 4 {
+                let _ = ctx.one(op, service, 0).await;
+            }
+        }));
+    }
+    for t in tasks { t.await.unwrap(); }
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (ctx, next, errors, first_error) = (ctx.clone(), next.clone(), errors.clone(), first_error.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(n / conc + 1);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n { break; }
+                let t = Instant::now();
+                let r = ctx.one(op, service, i).await;
+                lat.push(t.elapsed().as_micros() as u64);
+                if let Err(e) = r {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    first_error.lock().unwrap().get_or_insert(e);
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks { all.extend(t.await.unwrap()); }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let errors = errors.load(Ordering::Relaxed);
+    let v = json!({
+        "op": op, "concurrency": conc, "path": if service { "service" } else { "direct" },
+        "requests": n, "errors": errors, "seconds": round(secs, 3),
+        "ops_per_s": round(n as f64 / secs, 0),
+        "p50_ms": round(pct(&all, 50.0), 3), "p99_ms": round(pct(&all, 99.0), 3),
+        "first_error": first_error.lock().unwrap().clone(),
+    });
+    eprintln!("{v}");
+    v
+}
+
+fn round(x: f64, d: i32) -> f64 {
+    let m = 10f64.powi(d);
+    (x * m).round() / m
+}
+
+fn proc_kib(pid: u32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Deterministic, incompressible-looking 1 MiB chunks (xorshift64).
+fn chunk(seed: u64) -> Bytes {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(1 << 20);
+    for _ in 0..(1 << 17) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    Bytes::from(v)
+}
+
+async fn big(ctx: &Arc<Ctx>, mib: u64, pid: Option<u32>) -> Value {
+    let url = format!("{}/v1/connections/local/objects/{BUCKET}/big/stream.bin", ctx.api);
+    let hwm_before = pid.and_then(|p| proc_kib(p, "VmHWM:"));
+    // Sample VmRSS while the transfer runs.
+    let max_rss = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = pid.map(|p| {
+        let (max_rss, stop) = (max_rss.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(k) = proc_kib(p, "VmRSS:") { max_rss.fetch_max(k as usize, Ordering::Relaxed); }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    });
+
+    // PUT: generated on the fly, hashed as it is sent, no Content-Length (chunked).
+    let sent_hash = Arc::new(Mutex::new(None::<Vec<u8>>));
+    let stream = futures::stream::unfold((0u64, Sha256::new(), sent_hash.clone()), move |(i, mut h, out)| async move {
+        if i == mib {
+            *out.lock().unwrap() = Some(h.finalize().to_vec());
+            return None;
+        }
+        let c = chunk(i);
+        h.update(&c);
+        Some((Ok::<Bytes, std::io::Error>(c), (i + 1, h, out)))
+    });
+    let t = Instant::now();
+    let resp = ctx.http.put(&url).bearer_auth(&ctx.token).header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(stream)).send().await.expect("big PUT");
+    let put_status = resp.status();
+    let put_body: Value = json_value(resp).await;
+    let put_secs = t.elapsed().as_secs_f64();
+    let hwm_after_put = pid.and_then(|p| proc_kib(p, "VmHWM:"));
+    assert!(put_status.is_success(), "big PUT: {put_status} {put_body}");
+    assert_eq!(put_body["size"].as_u64(), Some(mib << 20), "big PUT size");
+
+    // GET through the service: hashed and discarded.
+    let t = Instant::now();
+    let resp = ctx.http.get(&url).bearer_auth(&ctx.token).send().await.expect("big GET");
+    assert!(resp.status().is_success(), "big GET: {}", resp.status());
+    let mut h = Sha256::new();
+    let mut got = 0u64;
+    let mut body = resp.bytes_stream();
+    while let Some(c) = body.next().await {
+        let c = c.expect("big GET body");
+        got += c.len() as u64;
+        h.update(&c);
+    }
+    let get_secs = t.elapsed().as_secs_f64();
+    let get_hash = hex::encode(h.finalize());
+    let hwm_after_get = pid.and_then(|p| proc_kib(p, "VmHWM:"));
+
+    // The same GET straight from the endpoint, for comparison.
+    let t = Instant::now();
+    let o = ctx.s3.get_object().bucket(BUCKET).key("big/stream.bin").send().await.expect("direct big GET");
+    let mut h2 = Sha256::new();
+    let mut got2 = 0u64;
+    let mut body = o.body;
+    while let Some(c) = body.next().await {
+        let c = c.expect("direct big GET body");
+        got2 += c.len() as u64;
+        h2.update(&c);
+    }
+    let direct_get_secs = t.elapsed().as_secs_f64();
+    let direct_hash = hex::encode(h2.finalize());
+    stop.store(true, Ordering::Relaxed);
+    if let Some(s) = sampler { let _ = s.await; }
+
+    let sent = hex::encode(sent_hash.lock().unwrap().clone().expect("stream finished"));
+    let ok = got == mib << 20 && got2 == mib << 20 && sent == get_hash && sent == direct_hash;
+    let mb = (mib << 20) as f64 / 1e6;
+    let v = json!({
+        "bytes": mib << 20, "sha256_sent": sent, "sha256_service_get": get_hash,
+        "sha256_direct_get": direct_hash, "verified": ok,
+        "service_put_mb_s": round(mb / put_secs, 1), "service_get_mb_s": round(mb / get_secs, 1),
+        "direct_get_mb_s": round(mb / direct_get_secs, 1),
+        "vm_hwm_kib_before": hwm_before, "vm_hwm_kib_after_put": hwm_after_put,
+        "vm_hwm_kib_after_get": hwm_after_get, "max_vm_rss_kib_sampled": max_rss.load(Ordering::Relaxed),
+    });
+    eprintln!("{v}");
+    assert!(ok, "1 GiB pass-through: data mismatch {v}");
+    v
+}
+
+async fn json_value(resp: reqwest::Response) -> Value {
+    let b = resp.bytes().await.unwrap_or_default();
+    serde_json::from_slice(&b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned()))
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true).build().unwrap();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(args.region.clone()))
+        .endpoint_url(&args.endpoint)
+        .force_path_style(true)
+        .credentials_provider(Credentials::new(&args.access_key, &args.secret_key, None, None, "w6"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let payload: String = (0..SMALL).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let ctx = Arc::new(Ctx { api: args.api.clone(), token: args.token.clone(), endpoint: args.endpoint.clone(), http, s3, payload });
+
+    // Setup: the bucket, the 4 KiB object, 100 objects to list (through the SDK).
+    let _ = ctx.s3.create_bucket().bucket(BUCKET).send().await;
+    ctx.s3.put_object().bucket(BUCKET).key("obj4k").body(ByteStream::from(Bytes::from(ctx.payload.clone())))
+        .send().await.expect("setup obj4k");
+    for i in 0..100 {
+        ctx.s3.put_object().bucket(BUCKET).key(format!("list/{i:03}")).body(ByteStream::from_static(b"x"))
+            .send().await.expect("setup list");
+    }
+
+    let mut cells = Vec::new();
+    let mut added = Vec::new();
+    for op in OPS {
+        for &conc in &args.concurrency {
+            let d = cell(&ctx, op, false, conc, args.requests).await;
+            let s = cell(&ctx, op, true, conc, args.requests).await;
+            added.push(json!({
+                "op": op, "concurrency": conc,
+                "added_p50_ms": round(s["p50_ms"].as_f64().unwrap() - d["p50_ms"].as_f64().unwrap(), 3),
+                "added_p99_ms": round(s["p99_ms"].as_f64().unwrap() - d["p99_ms"].as_f64().unwrap(), 3),
+            }));
+            cells.push(d);
+            cells.push(s);
+        }
+    }
+    let stream = big(&ctx, args.big_mib, args.serve_pid).await;
+    let errors: u64 = cells.iter().map(|c| c["errors"].as_u64().unwrap()).sum();
+    let out = json!({
+        "settings": {"requests_per_cell": args.requests, "concurrency": args.concurrency, "payload_bytes": SMALL,
+                     "list_objects": 100, "big_mib": args.big_mib},
+        "cells": cells, "added": added, "stream": stream, "errors": errors,
+    });
+    println!("{}", serde_json::to_string_pretty(&out).unwrap());
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, markdown(&out)).expect("write markdown");
+    }
+    if errors > 0 {
+        eprintln!("{errors} requests failed");
+        std::process::exit(1);
+    }
+}
+
+fn markdown(out: &Value) -> String {
+    let mut s = String::from("| operation | conc | direct ops/s | direct p50 ms | direct p99 ms | service ops/s | service p50 ms | service p99 ms | added p50 ms | added p99 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let cells = out["cells"].as_array().unwrap();
+    for (pair, add) in cells.chunks(2).zip(out["added"].as_array().unwrap()) {
+        let (d, sv) = (&pair[0], &pair[1]);
+        s += &format!("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            d["op"].as_str().unwrap(), d["concurrency"], d["ops_per_s"], d["p50_ms"], d["p99_ms"],
+            sv["ops_per_s"], sv["p50_ms"], sv["p99_ms"], add["added_p50_ms"], add["added_p99_ms"],
+            d["errors"].as_u64().unwrap() + sv["errors"].as_u64().unwrap());
+    }
+    let st = &out["stream"];
+    let mib = |k: &str| st[k].as_u64().map(|v| format!("{:.1}", v as f64 / 1024.0)).unwrap_or("n/a".into());
+    s += &format!("\n1 GiB streamed through `/v1/connections/local/objects/…` (SHA-256 of what was sent = what came back: **{}**):\n\n\
+| service PUT MB/s | service GET MB/s | direct GET MB/s | VmHWM before MiB | VmHWM after PUT MiB | VmHWM after GET MiB | max VmRSS sampled MiB |\n|---:|---:|---:|---:|---:|---:|---:|\n\
+| {} | {} | {} | {} | {} | {} | {} |\n",
+        st["verified"], st["service_put_mb_s"], st["service_get_mb_s"], st["direct_get_mb_s"],
+        mib("vm_hwm_kib_before"), mib("vm_hwm_kib_after_put"), mib("vm_hwm_kib_after_get"), mib("max_vm_rss_kib_sampled"));
+    s
+}
