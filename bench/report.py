@@ -57,7 +57,9 @@ def render(res, results_path):
     if p.get("quick"):
         w("**This is a `--quick` run: smaller sizes and one repetition. Its numbers are a smoke test, "
           "not the issue's measurement.**\n")
-    w(f"Parameters: {p['reps']} repetition(s) per measurement (median of the verified runs), W1 object "
+    w(f"Parameters: {p['reps']} repetition(s) per measurement (W3: {p.get('w3_reps', p['reps'])}; median of the "
+      f"verified runs), load average before/after {p.get('load_before', ['?'])[0]:.2f}/"
+      f"{p.get('load_after', [0])[0]:.2f} (the 2 cores are shared with other work), W1 object "
       f"{p['w1_size'] // MiB:,} MiB, W3 {p['w3_count']:,} × 4 KiB, W4 "
       f"{' vs '.join(f'{s // MiB:,} MiB' for s in p['w4_sizes'])}. Server: {p['server']}. Client and server share "
       "the machine's cores; CPU seconds are the client process tree's user+system time, peak RSS its largest "

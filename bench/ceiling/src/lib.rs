@@ -13,24 +13,36 @@ impl Args {
         let mut map = HashMap::new();
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
-            let name = flag.strip_prefix("--").unwrap_or_else(|| die(&format!("unexpected argument {flag:?}")));
-            let value = it.next().unwrap_or_else(|| die(&format!("--{name} needs a value")));
+            let name = flag
+                .strip_prefix("--")
+                .unwrap_or_else(|| die(&format!("unexpected argument {flag:?}")));
+            let value = it
+                .next()
+                .unwrap_or_else(|| die(&format!("--{name} needs a value")));
             map.insert(name.to_owned(), value);
         }
         Args(map)
     }
 
     pub fn get(&self, name: &str) -> String {
-        self.0.get(name).cloned().unwrap_or_else(|| die(&format!("--{name} is required")))
+        self.0
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| die(&format!("--{name} is required")))
     }
 
     pub fn get_or(&self, name: &str, default: &str) -> String {
-        self.0.get(name).cloned().unwrap_or_else(|| default.to_owned())
+        self.0
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
     }
 
     pub fn number(&self, name: &str, default: u64) -> u64 {
         match self.0.get(name) {
-            Some(v) => v.parse().unwrap_or_else(|_| die(&format!("--{name}: {v:?} is not a number"))),
+            Some(v) => v
+                .parse()
+                .unwrap_or_else(|_| die(&format!("--{name}: {v:?} is not a number"))),
             None => default,
         }
     }
@@ -49,6 +61,9 @@ pub async fn connect(args: &Args) -> Client {
         &args.get("secret-access-key"),
         &args.get_or("region", "garage"),
     );
-    connection.provider = Provider::parse(&args.get_or("provider", "garage")).unwrap_or_else(|e| die(&e.to_string()));
-    Client::connect(connection).await.unwrap_or_else(|e| die(&format!("connect: {e}")))
+    connection.provider =
+        Provider::parse(&args.get_or("provider", "garage")).unwrap_or_else(|e| die(&e.to_string()));
+    Client::connect(connection)
+        .await
+        .unwrap_or_else(|e| die(&format!("connect: {e}")))
 }

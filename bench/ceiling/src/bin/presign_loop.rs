@@ -11,7 +11,10 @@ use s3flow_bench::{connect, die, Args};
 
 fn main() {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let client = connect(&args).await;
         let bucket = args.get("bucket");
@@ -23,12 +26,16 @@ fn main() {
         };
         // Warm-up: credentials resolved, allocator and caches primed.
         for i in 0..1_000 {
-            presign::run(&client, input(i)).await.unwrap_or_else(|e| die(&format!("presign: {e}")));
+            presign::run(&client, input(i))
+                .await
+                .unwrap_or_else(|e| die(&format!("presign: {e}")));
         }
         let started = Instant::now();
         let mut url_bytes = 0usize;
         for i in 0..count {
-            let out = presign::run(&client, input(i)).await.unwrap_or_else(|e| die(&format!("presign: {e}")));
+            let out = presign::run(&client, input(i))
+                .await
+                .unwrap_or_else(|e| die(&format!("presign: {e}")));
             url_bytes += out.url.len();
         }
         let seconds = started.elapsed().as_secs_f64();
