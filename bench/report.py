@@ -268,6 +268,37 @@ def render(res, results_path):
     intro_end = next(i for i, line in enumerate(out) if line.startswith("The ratio's denominator"))
     out[intro_end + 1:intro_end + 1] = head
 
+    # ------------------------------------------------------------- caveats
+    w("## What this run does not cover, and caveats\n")
+    recursive = res.get("s3flow_recursive")
+    for line in (
+        "W2 (100 × 10 MiB) and W6 (the connector service) are not part of issue 4's list; W6 needs `s3flow serve`, "
+        "which does not exist yet.",
+        ("s3flow's CLI has directory transfers (`--recursive` found in `s3flow upload --help`), so W3 ran all four "
+         "phases with it." if recursive else
+         "s3flow's CLI has no directory transfer yet (no `--recursive` in `s3flow upload --help` / `download --help`): "
+         "W3 upload and download are *not supported yet*, and s3flow's list (`list --max 0`) and delete "
+         "(`delete --recursive`) phases ran on objects uploaded, untimed, by s5cmd. `bench/run` switches to "
+         "`s3flow upload DIR s3://b/p/ --recursive` and `s3flow download s3://b/p/ DIR --recursive` by itself as soon "
+         "as `--recursive` appears in `s3flow upload --help`."),
+        "s3flow has no CLI batch mode for pre-signing (`s3flow presign` and `s3flow run presign` sign one URL per "
+        "process), so W5's CLI figure is a per-process rate, not a batch rate.",
+        "s3flow today sends one PutObject / one GetObject per object (no multipart, no parallel ranged GETs: another "
+        "branch adds them); its W1 and W4 figures are those of a single stream.",
+        "Garage stores data blocks by content hash and removes unreferenced blocks only after a delay. Every W1 source "
+        "file (and the ceiling's identical bytes) is uploaded once, untimed, before measurement, so every measured PUT "
+        "meets the same server state whatever its place in the order. W4's 8 GiB object is not warmed up (W4 "
+        "measures memory; its MB/s is indicative only).",
+        "The machine has 2 cores shared by the client, Garage and other engineers' builds (see the load averages "
+        "above): figures from the same run are comparable with each other, not with other machines or runs.",
+        "Tuned peer settings are one documented choice per peer for this machine, not an exhaustive sweep; the "
+        "ceiling's concurrency is swept (large object 1/2/4/8, 4 KiB objects 16/64/256).",
+        "aws-cli is Debian's 2.9.19, whose default transfer client is the classic one (the CRT client is opt-in in "
+        "that version); `preferred_transfer_client = classic` is set as well.",
+    ):
+        w(f"- {line}")
+    w("")
+
     # ------------------------------------------------------------- settings and versions
     w("## Settings\n")
     w("| configuration | settings |")
