@@ -122,7 +122,9 @@ def render(res, results_path):
                 sh = s["mb_per_s"] / c if c else None
                 met = (r is not None and r >= 1.3) or (sh is not None and sh >= 0.9)
                 verdicts.append((f"W1 {op.upper()}: ≥ 1.3× best tuned peer or ≥ 90 % of ceiling",
-                                 f"{f(s['mb_per_s'], 0)} MB/s = {ratio(r)} best peer, {pct(sh)} of ceiling",
+                                 f"{f(s['mb_per_s'], 0)} MB/s = {ratio(r)} best peer ({name(bp) if bp else '—'}), "
+                                 f"{pct(sh)} of ceiling; client CPU {f(s['cpu'], 2)} s vs "
+                                 f"{f(bp['cpu'], 2) if bp else '—'} s, peak RSS {mib(s['rss_kib'])}",
                                  "met" if met else "**not met**"))
             else:
                 verdicts.append((f"W1 {op.upper()}", status(s) if s else "not run", "**not met**"))
