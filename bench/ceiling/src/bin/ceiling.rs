@@ -1,0 +1,371 @@
+//! The server's ceiling: the leanest raw client we could write. URLs are pre-signed once
+//! before any timer starts (by s3flow's presign action, i.e. the SDK presigner), requests go
+//! over one keep-alive reqwest pool, PUT bodies are `Bytes` in memory, GET bodies are counted
+//! and dropped. Concurrency is swept and every point is reported; bench/run keeps the best.
+//!
+//!   s3flow-ceiling --endpoint URL --access-key-id K --secret-access-key S [--region garage]
+//!       --bucket B [--large-bytes 1073741824] [--part-size 16777216]
+//!       [--small-count 10000] [--small-bytes 4096] [--concurrency 16,64,256]
+//!       [--large-concurrency 1,2,4,8]
+//!
+//! Large PUT at concurrency 1 is one PutObject; above 1 it is a multipart upload whose
+//! UploadPart URLs are pre-signed after CreateMultipartUpload (outside the timer; Complete is
+//! inside it). Large GET at concurrency 1 is one GetObject; above 1, ranged GETs of part-size.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use futures::{stream, StreamExt, TryStreamExt};
+use s3flow::actions::presign::{self, PresignInput, PresignMethod, PresignOutput};
+use s3flow::Client;
+use s3flow_bench::{connect, die, Args};
+use serde_json::{json, Value};
+
+type Failure = String;
+
+fn list(text: &str) -> Vec<usize> {
+    text.split(',')
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| die(&format!("bad number {v:?}")))
+        })
+        .collect()
+}
+
+async fn presigned(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    method: PresignMethod,
+) -> PresignOutput {
+    let input = PresignInput {
+        bucket: Some(bucket.to_owned()),
+        key: key.to_owned(),
+        method: Some(method),
+        ..PresignInput::default()
+    };
+    presign::run(client, input)
+        .await
+        .unwrap_or_else(|e| die(&format!("presign {key}: {e}")))
+}
+
+fn request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &PresignOutput,
+) -> reqwest::RequestBuilder {
+    let mut builder = http.request(method, &url.url);
+    for (name, value) in &url.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+}
+
+async fn put(
+    http: &reqwest::Client,
+    url: &PresignOutput,
+    body: Bytes,
+) -> Result<reqwest::Response, Failure> {
+    let response = request(http, reqwest::Method::PUT, url)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        let status = response.status();
+        return Err(format!(
+            "PUT {status}: {}",
+            response.text().await.unwrap_or_default()
+        ));
+    }
+    Ok(response)
+}
+
+/// GET, count the body's bytes, drop them.
+async fn get(
+    http: &reqwest::Client,
+    url: &PresignOutput,
+    range: Option<(u64, u64)>,
+) -> Result<u64, Failure> {
+    let mut builder = request(http, reqwest::Method::GET, url);
+    if let Some((first, last)) = range {
+        builder = builder.header("range", format!("bytes={first}-{last}"));
+    }
+    let mut response = builder.send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("GET {}", response.status()));
+    }
+    let mut bytes = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        bytes += chunk.len() as u64;
+    }
+    Ok(bytes)
+}
+
+fn point(concurrency: usize, elapsed: Duration, bytes: u64, objects: u64) -> Value {
+    let s = elapsed.as_secs_f64();
+    json!({"concurrency": concurrency, "seconds": s, "mb_per_s": bytes as f64 / 1e6 / s, "objects_per_s": objects as f64 / s})
+}
+
+async fn large_put_multipart(
+    client: &Client,
+    http: &reqwest::Client,
+    bucket: &str,
+    key: &str,
+    body: &Bytes,
+    part_size: u64,
+    concurrency: usize,
+) -> Result<Duration, Failure> {
+    let s3 = client.s3();
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let upload_id = created.upload_id().unwrap_or_default().to_owned();
+    let parts = (body.len() as u64).div_ceil(part_size);
+    let mut urls = Vec::new();
+    for number in 1..=parts {
+        let config =
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(3600))
+                .unwrap();
+        let signed = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(number as i32)
+            .presigned(config)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let headers = signed
+            .headers()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        urls.push(PresignOutput {
+            url: signed.uri().to_owned(),
+            method: PresignMethod::Put,
+            expires_at: String::new(),
+            headers,
+        });
+    }
+    let started = Instant::now();
+    let etags: Vec<(i32, String)> = stream::iter(urls.iter().enumerate())
+        .map(|(i, url)| {
+            let first = i as u64 * part_size;
+            let last = (first + part_size).min(body.len() as u64);
+            let chunk = body.slice(first as usize..last as usize);
+            async move {
+                let response = put(http, url, chunk).await?;
+                let etag = response
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok::<_, Failure>((i as i32 + 1, etag))
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    let mut etags = etags;
+    etags.sort();
+    let completed = CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            etags
+                .into_iter()
+                .map(|(n, e)| CompletedPart::builder().part_number(n).e_tag(e).build())
+                .collect(),
+        ))
+        .build();
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(completed)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(started.elapsed())
+}
+
+async fn large_get_ranged(
+    http: &reqwest::Client,
+    url: &PresignOutput,
+    size: u64,
+    part_size: u64,
+    concurrency: usize,
+) -> Result<(Duration, u64), Failure> {
+    let started = Instant::now();
+    let ranges: Vec<(u64, u64)> = (0..size.div_ceil(part_size))
+        .map(|i| (i * part_size, ((i + 1) * part_size).min(size) - 1))
+        .collect();
+    let total: Vec<u64> = stream::iter(ranges)
+        .map(|r| get(http, url, Some(r)))
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    Ok((started.elapsed(), total.iter().sum()))
+}
+
+async fn run_large(
+    client: &Client,
+    http: &reqwest::Client,
+    bucket: &str,
+    body: Bytes,
+    part_size: u64,
+    large_sweep: &[usize],
+    report: &mut Value,
+) -> Result<(), Failure> {
+    let large_bytes = body.len() as u64;
+    report["large_bytes"] = json!(large_bytes);
+    let key = "ceiling/large.bin";
+    let put_url = presigned(client, bucket, key, PresignMethod::Put).await;
+    let get_url = presigned(client, bucket, key, PresignMethod::Get).await;
+    let mut puts = Vec::new();
+    let mut gets = Vec::new();
+    for &c in large_sweep {
+        let elapsed = if c <= 1 {
+            let started = Instant::now();
+            put(http, &put_url, body.clone()).await?;
+            started.elapsed()
+        } else {
+            large_put_multipart(client, http, bucket, key, &body, part_size, c).await?
+        };
+        puts.push(point(c, elapsed, large_bytes, 1));
+        let (elapsed, got) = if c <= 1 {
+            let started = Instant::now();
+            let got = get(http, &get_url, None).await?;
+            (started.elapsed(), got)
+        } else {
+            large_get_ranged(http, &get_url, large_bytes, part_size, c).await?
+        };
+        if got != large_bytes {
+            return Err(format!(
+                "large GET at concurrency {c}: {got} bytes, expected {large_bytes}"
+            ));
+        }
+        gets.push(point(c, elapsed, large_bytes, 1));
+    }
+    report["large_put"] = Value::Array(puts);
+    report["large_get"] = Value::Array(gets);
+    Ok(())
+}
+
+async fn run(args: Args) -> Result<Value, Failure> {
+    let client = connect(&args).await;
+    let bucket = args.get("bucket");
+    let large_bytes = args.number("large-bytes", 1 << 30);
+    let part_size = args.number("part-size", 16 << 20);
+    let small_count = args.number("small-count", 10_000) as usize;
+    let small_bytes = args.number("small-bytes", 4096) as usize;
+    let sweep = list(&args.get_or("concurrency", "16,64,256"));
+    let large_sweep = list(&args.get_or("large-concurrency", "1,2,4,8"));
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(usize::MAX)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    let mut report = json!({"large_bytes": large_bytes, "part_size": part_size, "small_count": small_count, "small_bytes": small_bytes});
+
+    let large_file = args.get_or("large-file", "");
+    if !large_file.is_empty() {
+        // The same bytes as the peers' W1 file (Garage deduplicates blocks by content, so the
+        // ceiling must send what the tools send), read into memory before any timer.
+        let data = std::fs::read(&large_file).map_err(|e| format!("{large_file}: {e}"))?;
+        run_large(
+            &client,
+            &http,
+            &bucket,
+            Bytes::from(data),
+            part_size,
+            &large_sweep,
+            &mut report,
+        )
+        .await?;
+    } else if large_bytes > 0 {
+        // Bodies from memory: the same pseudo-random bytes every run (xorshift, not compressible).
+        let mut state = 0x9E3779B97F4A7C15u64;
+        let mut data = Vec::with_capacity(large_bytes as usize);
+        while data.len() < large_bytes as usize {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            data.extend_from_slice(&state.to_le_bytes());
+        }
+        data.truncate(large_bytes as usize);
+        run_large(
+            &client,
+            &http,
+            &bucket,
+            Bytes::from(data),
+            part_size,
+            &large_sweep,
+            &mut report,
+        )
+        .await?;
+    }
+
+    if small_count > 0 {
+        let body = Bytes::from(vec![b'x'; small_bytes]);
+        let mut put_urls = Vec::with_capacity(small_count);
+        let mut get_urls = Vec::with_capacity(small_count);
+        for i in 0..small_count {
+            let key = format!("ceiling/small/{i:06}.bin");
+            put_urls.push(presigned(&client, &bucket, &key, PresignMethod::Put).await);
+            get_urls.push(presigned(&client, &bucket, &key, PresignMethod::Get).await);
+        }
+        let mut puts = Vec::new();
+        let mut gets = Vec::new();
+        for &c in &sweep {
+            let started = Instant::now();
+            let _: Vec<_> = stream::iter(&put_urls)
+                .map(|u| put(&http, u, body.clone()))
+                .buffer_unordered(c)
+                .try_collect()
+                .await?;
+            puts.push(point(
+                c,
+                started.elapsed(),
+                (small_count * small_bytes) as u64,
+                small_count as u64,
+            ));
+            let started = Instant::now();
+            let sizes: Vec<u64> = stream::iter(&get_urls)
+                .map(|u| get(&http, u, None))
+                .buffer_unordered(c)
+                .try_collect()
+                .await?;
+            let elapsed = started.elapsed();
+            if let Some(bad) = sizes.iter().find(|&&n| n != small_bytes as u64) {
+                return Err(format!(
+                    "small GET returned {bad} bytes, expected {small_bytes}"
+                ));
+            }
+            gets.push(point(
+                c,
+                elapsed,
+                (small_count * small_bytes) as u64,
+                small_count as u64,
+            ));
+        }
+        report["small_put"] = Value::Array(puts);
+        report["small_get"] = Value::Array(gets);
+    }
+    Ok(report)
+}
+
+#[tokio::main]
+async fn main() {
+    match run(Args::parse()).await {
+        Ok(report) => println!("{report}"),
+        Err(e) => die(&e),
+    }
+}
