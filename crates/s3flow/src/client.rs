@@ -39,8 +39,8 @@ struct Inner {
     path_style: bool,
     restriction: Restriction,
     http: reqwest::Client,
-    upload_permits: Arc<tokio::sync::Semaphore>,
-    download_permits: Arc<tokio::sync::Semaphore>,
+    upload_budget: crate::transfer::Budget,
+    download_budget: crate::transfer::Budget,
 }
 
 impl std::fmt::Debug for Client {
@@ -109,12 +109,15 @@ impl Client {
             .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
 
         let restriction = Restriction::new(connection.restrict_bucket.clone(), connection.restrict_prefix.clone());
-        let upload_permits = Arc::new(tokio::sync::Semaphore::new(
+        let part_size = connection.part_size.unwrap_or(crate::transfer::DEFAULT_PART_SIZE);
+        let upload_budget = crate::transfer::Budget::new(
             connection.upload_concurrency.unwrap_or(crate::transfer::DEFAULT_UPLOAD_CONCURRENCY) as usize,
-        ));
-        let download_permits = Arc::new(tokio::sync::Semaphore::new(
+            part_size,
+        );
+        let download_budget = crate::transfer::Budget::new(
             connection.download_threads.unwrap_or(crate::transfer::DEFAULT_DOWNLOAD_THREADS) as usize,
-        ));
+            part_size,
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 connection,
@@ -126,8 +129,8 @@ impl Client {
                 path_style,
                 restriction,
                 http,
-                upload_permits,
-                download_permits,
+                upload_budget,
+                download_budget,
             }),
         })
     }
@@ -215,15 +218,16 @@ impl Client {
         self.inner.connection.multipart_copy_threshold.unwrap_or(crate::transfer::MULTIPART_COPY_THRESHOLD)
     }
 
-    /// Parts in flight across every upload and copy of this client (`upload_concurrency`):
-    /// one shared limit, so memory stays bounded however many transfers run at once.
-    pub fn upload_permits(&self) -> &Arc<tokio::sync::Semaphore> {
-        &self.inner.upload_permits
+    /// Buffers in flight across every upload and copy of this client: `upload_concurrency`
+    /// parts of `part_size`, one shared budget, so memory stays bounded however many
+    /// transfers run at once.
+    pub fn upload_budget(&self) -> &crate::transfer::Budget {
+        &self.inner.upload_budget
     }
 
-    /// Ranged GETs in flight across every download of this client (`download_threads`).
-    pub fn download_permits(&self) -> &Arc<tokio::sync::Semaphore> {
-        &self.inner.download_permits
+    /// Buffers in flight across every download of this client: `download_threads` ranges.
+    pub fn download_budget(&self) -> &crate::transfer::Budget {
+        &self.inner.download_budget
     }
 
     /// `upload_concurrency`, as a count.

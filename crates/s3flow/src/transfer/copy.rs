@@ -62,7 +62,7 @@ async fn copy_parts(client: &Client, source: &CopySource, bucket: &str, key: &st
     let mut parts = Vec::new();
     for (index, (start, end)) in ranges(source.size, part_size).into_iter().enumerate() {
         let number = index as i32 + 1;
-        let permit = client.upload_permits().clone().acquire_owned().await.expect("the semaphore is never closed");
+        let permit = client.upload_budget().take_slot().await;
         let request = client
             .s3()
             .upload_part_copy()

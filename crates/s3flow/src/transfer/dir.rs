@@ -86,8 +86,8 @@ pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct DirOptions {
     pub filter: Filter,
-    /// Files in flight at once (default: the connection's `upload_concurrency` for uploads,
-    /// `download_threads` for downloads). Parts of large files share the client's limits.
+    /// Files in flight at once (default [`super::DEFAULT_DIR_CONCURRENCY`]). Their buffers
+    /// share the client's memory budgets, so this bounds requests, not memory.
     pub concurrency: Option<usize>,
     /// Told after each file, done or failed.
     pub progress: Option<Progress>,
@@ -155,7 +155,7 @@ pub fn plan_upload(dir: &Path, prefix: &str, filter: &Filter) -> Result<(Vec<Upl
 pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     let (items, mut summary) = plan_upload(dir, prefix, &options.filter)?;
-    let concurrency = options.concurrency.unwrap_or_else(|| client.upload_concurrency()).max(1);
+    let concurrency = options.concurrency.unwrap_or(super::DEFAULT_DIR_CONCURRENCY).max(1);
     let mut results = futures::stream::iter(items)
         .map(|item| async move {
             let result = upload_one(client, bucket, &item).await;
@@ -301,7 +301,7 @@ pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Pat
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::invalid_input(format!("{}: cannot create the folder: {e}", dir.display())))?;
     let (items, mut summary) = plan_download(client, bucket, prefix, &options.filter).await?;
-    let concurrency = options.concurrency.unwrap_or_else(|| client.download_threads()).max(1);
+    let concurrency = options.concurrency.unwrap_or(super::DEFAULT_DIR_CONCURRENCY).max(1);
     let mut results = futures::stream::iter(items)
         .map(|item| async move {
             let result = download_one(client, bucket, dir, &item).await;

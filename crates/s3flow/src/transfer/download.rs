@@ -154,7 +154,7 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
     if size <= client.multipart_threshold() {
         // One GET; its body is the whole object, so the checksum is checked (and the GET
         // retried) before anything is written.
-        let (body, checked) = get(client, request, etag.as_deref(), None, crc, &what).await?;
+        let (body, checked) = get(client, request, etag.as_deref(), None, size, crc, &what).await?;
         crc = checked;
         whole.update(&body);
         writer.write_all(&body).await.map_err(write)?;
@@ -162,7 +162,7 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
         let pieces = ranges(size, client.part_size());
         downloaded.ranges = pieces.len();
         let mut bodies = futures::stream::iter(pieces)
-            .map(|range| get(client, request, etag.as_deref(), Some(range), None, &what))
+            .map(|range| get(client, request, etag.as_deref(), Some(range), range.1 - range.0 + 1, None, &what))
             .buffered(client.download_threads());
         while let Some((body, _)) = bodies.try_next().await? {
             whole.update(&body);
@@ -198,10 +198,11 @@ async fn get(
     request: &Request,
     etag: Option<&str>,
     range: Option<(u64, u64)>,
+    bytes: u64,
     crc: Option<u32>,
     what: &str,
 ) -> Result<(Bytes, Option<u32>)> {
-    let _permit = client.download_permits().acquire().await.expect("the semaphore is never closed");
+    let _permit = client.download_budget().take(bytes).await;
     let attempts = client.connection().max_attempts.unwrap_or(crate::client::DEFAULT_MAX_ATTEMPTS).max(BODY_ATTEMPTS);
     let mut attempt = 1;
     loop {

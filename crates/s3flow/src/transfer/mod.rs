@@ -4,7 +4,7 @@
 //!
 //! Memory stays bounded by parts in flight × part size + a constant, whatever the object's
 //! size: every part buffer is taken under one of the client's permits
-//! ([`crate::Client::upload_permits`], [`crate::Client::download_permits`]).
+//! ([`crate::Client::upload_budget`], [`crate::Client::download_budget`]).
 //!
 //! Multipart limits from <https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html>.
 
@@ -31,6 +31,43 @@ pub const DEFAULT_DOWNLOAD_THREADS: u32 = 8;
 /// CopyObject copies at most 5 GiB; larger objects need UploadPartCopy
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>).
 pub const MULTIPART_COPY_THRESHOLD: u64 = 5 * 1024 * 1024 * 1024;
+/// Files in flight at once in a directory transfer when the caller does not say. Memory is
+/// bounded by the client's [`Budget`]s, not by this count, so small files can go many at once.
+pub const DEFAULT_DIR_CONCURRENCY: usize = 64;
+
+/// The unit of a [`Budget`]: small objects take one, a part takes `part_size / UNIT`.
+const BUDGET_UNIT: u64 = 64 * 1024;
+
+/// A byte budget for transfer buffers in flight across one client: `slots × slot_bytes`
+/// (parts in flight × part size), taken in 64 KiB units. A part takes one slot; a 4 KiB object
+/// takes one unit, so many small objects fit where few large parts do, and memory stays bounded.
+#[derive(Debug)]
+pub struct Budget {
+    semaphore: std::sync::Arc<tokio::sync::Semaphore>,
+    units: u32,
+    slot_units: u32,
+}
+
+impl Budget {
+    pub fn new(slots: usize, slot_bytes: u64) -> Self {
+        let slot_units = slot_bytes.div_ceil(BUDGET_UNIT).max(1).min(u64::from(u32::MAX / 1024)) as u32;
+        let units = slot_units.saturating_mul(slots.max(1) as u32);
+        Budget { semaphore: std::sync::Arc::new(tokio::sync::Semaphore::new(units as usize)), units, slot_units }
+    }
+
+    /// Room for `bytes` in memory (at most the whole budget).
+    pub async fn take(&self, bytes: u64) -> tokio::sync::OwnedSemaphorePermit {
+        let wanted = bytes.div_ceil(BUDGET_UNIT).clamp(1, u64::from(self.units)) as u32;
+        self.semaphore.clone().acquire_many_owned(wanted).await.expect("the budget's semaphore is never closed")
+    }
+
+    /// Room for one part.
+    pub async fn take_slot(&self) -> tokio::sync::OwnedSemaphorePermit {
+        let wanted = self.slot_units.min(self.units);
+        self.semaphore.clone().acquire_many_owned(wanted).await.expect("the budget's semaphore is never closed")
+    }
+}
+
 /// Whole-transfer attempts when a download's body fails its size or checksum check.
 pub const BODY_ATTEMPTS: u32 = 3;
 
@@ -54,6 +91,24 @@ mod tests {
         assert_eq!(ranges(0, 5), vec![]);
         assert_eq!(ranges(10, 5), vec![(0, 5), (5, 10)]);
         assert_eq!(ranges(11, 5), vec![(0, 5), (5, 10), (10, 11)]);
+    }
+
+    #[tokio::test]
+    async fn small_objects_share_one_part_slot() {
+        let budget = Budget::new(2, 8 * 1024 * 1024);
+        // 256 small objects fit in the room of the two 8 MiB parts…
+        let mut small = Vec::new();
+        for _ in 0..256 {
+            small.push(budget.take(4096).await);
+        }
+        assert_eq!(budget.semaphore.available_permits(), 0);
+        drop(small);
+        // …and two parts take it all.
+        let a = budget.take_slot().await;
+        let _b = budget.take_slot().await;
+        assert_eq!(budget.semaphore.available_permits(), 0);
+        drop(a);
+        assert_eq!(budget.semaphore.available_permits(), 128);
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub async fn put(client: &Client, bucket: &str, key: &str, fields: &ObjectFields
                 .map_err(|e| Error::invalid_input(format!("file: cannot read {}: {e}", path.display())))?;
             if len <= threshold {
                 // Held while the file is in memory: many small files at once stay bounded too.
-                let _permit = client.upload_permits().acquire().await.expect("the semaphore is never closed");
+                let _permit = client.upload_budget().take(len).await;
                 let bytes = read_up_to(&mut file, len, &path.display().to_string()).await?;
                 if bytes.len() as u64 != len {
                     return Err(changed_while_reading(&path));
@@ -292,7 +292,7 @@ async fn send_parts_and_complete(
     let mut number = 0i32;
     loop {
         // The permit is taken before the part is read: buffers in flight never exceed it.
-        let permit = client.upload_permits().clone().acquire_owned().await.expect("the semaphore is never closed");
+        let permit = client.upload_budget().take_slot().await;
         while let Some(joined) = tasks.try_join_next() {
             done.push(joined_part(joined)?);
         }
