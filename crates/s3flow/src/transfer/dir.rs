@@ -191,6 +191,8 @@ pub struct DownloadItem {
     pub key: String,
     pub relative: String,
     pub size: u64,
+    /// As listed: the download is pinned to it, and a small object needs no HEAD.
+    pub etag: Option<String>,
 }
 
 /// Why `relative` (a key less its prefix) cannot be a path under the target folder; `None`
@@ -281,7 +283,8 @@ pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: 
                 continue;
             }
             if filter.matches(&relative) {
-                items.push(DownloadItem { key, relative, size: object.size().unwrap_or(0).max(0) as u64 });
+                let size = object.size().unwrap_or(0).max(0) as u64;
+                items.push(DownloadItem { key, relative, size, etag: object.e_tag().map(str::to_owned) });
             }
         }
         token = page.next_continuation_token().map(str::to_owned);
@@ -327,7 +330,8 @@ async fn download_one(client: &Client, bucket: &str, dir: &Path, item: &Download
     client.restriction().check_key(bucket, &item.key)?;
     let path = safe_path(dir, &item.relative)?;
     let request = Request { bucket: bucket.to_owned(), key: item.key.clone(), version_id: None };
-    download::to_file(client, &request, &path).await?;
+    let listed = download::Listed { size: item.size, etag: item.etag.clone() };
+    download::to_file_listed(client, &request, &path, Some(&listed)).await?;
     Ok(path)
 }
 

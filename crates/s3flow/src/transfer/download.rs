@@ -1,15 +1,19 @@
 //! Downloads: objects up to the threshold in one GET, larger ones in `download_threads`
 //! parallel ranged GETs, all pinned to the object's ETag (`If-Match`) so a concurrent
-//! overwrite fails the download instead of mixing two versions. Ranges are written in order
-//! with at most `download_threads` buffers waiting, to a file ([`to_file`], written beside
-//! the target and renamed after it verified) or to any `AsyncWrite` ([`to_writer`]).
+//! overwrite fails the download instead of mixing two versions. To a file ([`to_file`]), each
+//! range streams straight to its offsets in a temporary file beside the target (written in
+//! batches from a blocking thread, no reassembly buffer), renamed after the whole body
+//! verified; to any `AsyncWrite` ([`to_writer`]) ranges are written in order with at most
+//! `download_threads` buffers waiting.
 //!
 //! Checks: every range's length; the whole object's CRC32 when the store returns a
 //! whole-object one (HEAD with `x-amz-checksum-mode: ENABLED`). A body that fails them is
 //! fetched again (single-GET objects range by range, larger ones whole for files).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
 
 use aws_sdk_s3::types::ChecksumMode;
 use bytes::Bytes;
@@ -22,6 +26,9 @@ use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
 use crate::transfer::checksum::{self, Checksum, Running};
 use crate::transfer::{ranges, BODY_ATTEMPTS};
+
+/// Bytes of a ranged body gathered before one positioned write: few system calls, little memory.
+const WRITE_BATCH: u64 = 1024 * 1024;
 
 /// What to download.
 #[derive(Debug, Clone)]
@@ -48,37 +55,180 @@ pub struct Downloaded {
     pub ranges: usize,
 }
 
+/// What a listing already said of an object (directory downloads): an object this small
+/// needs no HEAD before its one GET.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
 /// Downloads to `path`: a temporary file beside it, renamed into place only after the size
 /// and checksum verified, so a failure (or a kill) never leaves a file at `path`.
 pub async fn to_file(client: &Client, request: &Request, path: &Path) -> Result<Downloaded> {
+    to_file_listed(client, request, path, None).await
+}
+
+/// [`to_file`] for an object a listing described.
+pub async fn to_file_listed(client: &Client, request: &Request, path: &Path, listed: Option<&Listed>) -> Result<Downloaded> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .ok_or_else(|| Error::invalid_input(format!("to: {} is not a file path", path.display())))?;
     let temp = dir.join(format!(".{}.s3flow-{}", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
-    let result = to_file_via(client, request, path, &temp).await;
+    let result = to_file_via(client, request, listed, path, &temp).await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(&temp).await;
     }
     result
 }
 
-async fn to_file_via(client: &Client, request: &Request, path: &Path, temp: &PathBuf) -> Result<Downloaded> {
+async fn to_file_via(client: &Client, request: &Request, listed: Option<&Listed>, path: &Path, temp: &Path) -> Result<Downloaded> {
     let cannot_write = |e: std::io::Error| Error::invalid_input(format!("to: cannot write {}: {e}", path.display()));
     let mut attempt = 1;
     loop {
-        let mut file = tokio::fs::File::create(temp).await.map_err(cannot_write)?;
-        match fetch(client, request, &mut file).await {
+        let create = temp.to_path_buf();
+        let file = Arc::new(blocking(move || std::fs::File::create(create)).await.map_err(cannot_write)?);
+        match fetch_to_file(client, request, listed, &file, path).await {
             Ok(downloaded) => {
-                file.flush().await.map_err(cannot_write)?;
-                file.sync_all().await.map_err(cannot_write)?;
-                drop(file);
+                blocking(move || file.sync_all()).await.map_err(cannot_write)?;
                 tokio::fs::rename(temp, path).await.map_err(cannot_write)?;
                 return Ok(downloaded);
             }
             Err(Fetch::Mismatch(_)) if attempt < BODY_ATTEMPTS => attempt += 1,
             Err(Fetch::Mismatch(e) | Fetch::Failed(e)) => return Err(e),
         }
+    }
+}
+
+/// Runs file I/O on the blocking pool.
+async fn blocking<T: Send + 'static>(io: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(io).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+/// Writes `chunks`, one after the other, at `offset` of `file`.
+async fn write_at(file: &Arc<std::fs::File>, offset: u64, chunks: Vec<Bytes>, path: &Path) -> Result<()> {
+    if chunks.is_empty() {
+        return Ok(());
+    }
+    let file = file.clone();
+    blocking(move || {
+        let mut at = offset;
+        for chunk in &chunks {
+            file.write_all_at(chunk, at)?;
+            at += chunk.len() as u64;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::invalid_input(format!("to: cannot write {}: {e}", path.display())))
+}
+
+async fn fetch_to_file(
+    client: &Client,
+    request: &Request,
+    listed: Option<&Listed>,
+    file: &Arc<std::fs::File>,
+    path: &Path,
+) -> std::result::Result<Downloaded, Fetch> {
+    let what = format!("s3://{}/{}", request.bucket, request.key);
+    if let Some(listed) = listed.filter(|listed| listed.size <= client.multipart_threshold()) {
+        // The GET's own headers describe the object; its whole body is checked before the write.
+        let got = get(client, request, listed.etag.as_deref(), None, listed.size, None, &what).await?;
+        let mut downloaded = got.described;
+        downloaded.checksum = got.crc.map(Checksum::crc32);
+        write_at(file, 0, vec![got.body], path).await?;
+        return Ok(downloaded);
+    }
+    let Head { mut downloaded, crc } = head(client, request, &what).await?;
+    let size = downloaded.size;
+    let etag = downloaded.etag.clone();
+    let mut whole = Running::default();
+    if size <= client.multipart_threshold() {
+        let got = get(client, request, etag.as_deref(), None, size, crc, &what).await?;
+        whole.update(&got.body);
+        write_at(file, 0, vec![got.body], path).await?;
+        downloaded.checksum = got.crc.map(Checksum::crc32);
+        check_size(&whole, size, &what)?;
+        return Ok(downloaded);
+    }
+    let pieces = ranges(size, client.part_size());
+    downloaded.ranges = pieces.len();
+    let mut crcs: Vec<(u64, u32, u64)> = futures::stream::iter(pieces)
+        .map(|range| get_range_to_file(client, request, etag.as_deref(), range, file, path, &what))
+        .buffer_unordered(client.download_threads())
+        .try_collect()
+        .await?;
+    crcs.sort_unstable_by_key(|(start, ..)| *start);
+    for (_, crc, len) in crcs {
+        whole.push(crc, len);
+    }
+    check_size(&whole, size, &what)?;
+    if let Some(expected) = crc {
+        if whole.crc() != expected {
+            return Err(Fetch::Mismatch(mismatch(&what)));
+        }
+        downloaded.checksum = Some(Checksum::crc32(expected));
+    }
+    Ok(downloaded)
+}
+
+fn check_size(whole: &Running, size: u64, what: &str) -> Result<()> {
+    if whole.len() != size {
+        return Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: got {} of {size} bytes", whole.len())));
+    }
+    Ok(())
+}
+
+/// One ranged GET (`[start, end)`) streamed into `file` at its offsets, in batches of
+/// [`WRITE_BATCH`]. A body that breaks off or ends short is resumed from the first missing
+/// byte. Returns `(start, CRC32, length)` of the range, for the caller's whole-object check.
+async fn get_range_to_file(
+    client: &Client,
+    request: &Request,
+    etag: Option<&str>,
+    (start, end): (u64, u64),
+    file: &Arc<std::fs::File>,
+    path: &Path,
+    what: &str,
+) -> Result<(u64, u32, u64)> {
+    let _permit = client.download_budget().take(WRITE_BATCH.min(end - start)).await;
+    let attempts = client.connection().max_attempts.unwrap_or(crate::client::DEFAULT_MAX_ATTEMPTS).max(BODY_ATTEMPTS);
+    let mut running = Running::default();
+    let mut at = start;
+    let mut attempt = 1;
+    loop {
+        let out = get_request(client, request, etag, Some((at, end)), what).await?;
+        let mut body = out.body;
+        let (mut batch, mut batch_at, mut batch_len) = (Vec::new(), at, 0u64);
+        let failure = loop {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    let len = chunk.len() as u64;
+                    if at + len > end {
+                        break Some(format!("{what}: the range {start}-{end} got more bytes than asked"));
+                    }
+                    running.update(&chunk);
+                    at += len;
+                    batch_len += len;
+                    batch.push(chunk);
+                    if batch_len >= WRITE_BATCH {
+                        write_at(file, batch_at, std::mem::take(&mut batch), path).await?;
+                        (batch_at, batch_len) = (at, 0);
+                    }
+                }
+                Some(Err(e)) => break Some(format!("{what}: reading the body failed: {e}")),
+                None if at < end => break Some(format!("{what}: the range {start}-{end} ended after {} bytes", at - start)),
+                None => break None,
+            }
+        };
+        write_at(file, batch_at, batch, path).await?;
+        let Some(failure) = failure else { return Ok((start, running.crc(), end - start)) };
+        if attempt >= attempts {
+            return Err(Error::new(ErrorCode::UpstreamUnavailable, failure));
+        }
+        tracing::debug!("{failure}; fetching the rest again");
+        attempt += 1;
     }
 }
 
@@ -117,6 +267,23 @@ struct Head {
     crc: Option<u32>,
 }
 
+/// A [`Downloaded`] from a HEAD's or a GET's headers (same accessor names).
+macro_rules! described {
+    ($out:expr) => {{
+        let out = &$out;
+        Downloaded {
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            etag: out.e_tag().map(str::to_owned),
+            version_id: out.version_id().map(str::to_owned),
+            content_type: out.content_type().map(str::to_owned),
+            last_modified: encode::rfc3339_opt(out.last_modified()),
+            metadata: fields::metadata_map(out.metadata()),
+            checksum: None,
+            ranges: 0,
+        }
+    }};
+}
+
 async fn head(client: &Client, request: &Request, what: &str) -> Result<Head> {
     let out = client
         .s3()
@@ -128,19 +295,7 @@ async fn head(client: &Client, request: &Request, what: &str) -> Result<Head> {
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, what))?;
-    Ok(Head {
-        crc: out.checksum_crc32().and_then(checksum::decode),
-        downloaded: Downloaded {
-            size: out.content_length().unwrap_or(0).max(0) as u64,
-            etag: out.e_tag().map(str::to_owned),
-            version_id: out.version_id().map(str::to_owned),
-            content_type: out.content_type().map(str::to_owned),
-            last_modified: encode::rfc3339_opt(out.last_modified()),
-            metadata: fields::metadata_map(out.metadata()),
-            checksum: None,
-            ranges: 0,
-        },
-    })
+    Ok(Head { crc: out.checksum_crc32().and_then(checksum::decode), downloaded: described!(out) })
 }
 
 async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request, writer: &mut W) -> std::result::Result<Downloaded, Fetch> {
@@ -154,27 +309,22 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
     if size <= client.multipart_threshold() {
         // One GET; its body is the whole object, so the checksum is checked (and the GET
         // retried) before anything is written.
-        let (body, checked) = get(client, request, etag.as_deref(), None, size, crc, &what).await?;
-        crc = checked;
-        whole.update(&body);
-        writer.write_all(&body).await.map_err(write)?;
+        let got = get(client, request, etag.as_deref(), None, size, crc, &what).await?;
+        crc = got.crc;
+        whole.update(&got.body);
+        writer.write_all(&got.body).await.map_err(write)?;
     } else {
         let pieces = ranges(size, client.part_size());
         downloaded.ranges = pieces.len();
         let mut bodies = futures::stream::iter(pieces)
-            .map(|range| get(client, request, etag.as_deref(), Some(range), range.1 - range.0 + 1, None, &what))
+            .map(|range| get(client, request, etag.as_deref(), Some(range), range.1 - range.0, None, &what))
             .buffered(client.download_threads());
-        while let Some((body, _)) = bodies.try_next().await? {
-            whole.update(&body);
-            writer.write_all(&body).await.map_err(write)?;
+        while let Some(got) = bodies.try_next().await? {
+            whole.update(&got.body);
+            writer.write_all(&got.body).await.map_err(write)?;
         }
     }
-    if whole.len() != size {
-        return Err(Fetch::Failed(Error::new(
-            ErrorCode::UpstreamUnavailable,
-            format!("{what}: got {} of {size} bytes", whole.len()),
-        )));
-    }
+    check_size(&whole, size, &what)?;
     if let Some(expected) = crc {
         if whole.crc() != expected {
             return Err(Fetch::Mismatch(mismatch(&what)));
@@ -188,11 +338,47 @@ fn mismatch(what: &str) -> Error {
     Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: the body does not match the object's CRC32 checksum"))
 }
 
-/// One GET (of `range` = `[start, end)`, or the whole object) into memory, pinned to `etag`.
-/// A body that breaks off, comes back short or fails its CRC32 (`crc`, or for a whole object
-/// the one the GET returns: moto returns it on GET but not on HEAD) is fetched again: the SDK
-/// retries failed requests, but not a body that fails after the headers arrived. Returns the
-/// body and the CRC32 it was checked against.
+/// A GET (of `range` = `[start, end)`, or the whole object) pinned to `etag`.
+async fn get_request(
+    client: &Client,
+    request: &Request,
+    etag: Option<&str>,
+    range: Option<(u64, u64)>,
+    what: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput> {
+    client
+        .s3()
+        .get_object()
+        .bucket(&request.bucket)
+        .key(&request.key)
+        .set_version_id(request.version_id.clone())
+        .set_if_match(etag.map(str::to_owned))
+        .set_range(range.map(|(start, end)| format!("bytes={start}-{}", end - 1)))
+        .set_checksum_mode(range.is_none().then_some(ChecksumMode::Enabled))
+        .send()
+        .await
+        .map_err(|e| {
+            let err = Error::from_sdk(e, what);
+            if err.code == ErrorCode::PreconditionFailed {
+                Error { message: format!("{what} changed during the download ({})", err.message), ..err }
+            } else {
+                err
+            }
+        })
+}
+
+/// A body in memory, checked, with what its GET said of the object.
+struct Got {
+    body: Bytes,
+    /// The CRC32 the body was checked against.
+    crc: Option<u32>,
+    described: Downloaded,
+}
+
+/// One GET into memory (`bytes` long, for the memory budget). A body that breaks off, comes
+/// back short or fails its CRC32 (`crc`, or for a whole object the one the GET returns: moto
+/// returns it on GET but not on HEAD) is fetched again: the SDK retries failed requests, but
+/// not a body that fails after the headers arrived.
 async fn get(
     client: &Client,
     request: &Request,
@@ -201,34 +387,17 @@ async fn get(
     bytes: u64,
     crc: Option<u32>,
     what: &str,
-) -> Result<(Bytes, Option<u32>)> {
+) -> Result<Got> {
     let _permit = client.download_budget().take(bytes).await;
     let attempts = client.connection().max_attempts.unwrap_or(crate::client::DEFAULT_MAX_ATTEMPTS).max(BODY_ATTEMPTS);
     let mut attempt = 1;
     loop {
-        let out = client
-            .s3()
-            .get_object()
-            .bucket(&request.bucket)
-            .key(&request.key)
-            .set_version_id(request.version_id.clone())
-            .set_if_match(etag.map(str::to_owned))
-            .set_range(range.map(|(start, end)| format!("bytes={start}-{}", end - 1)))
-            .set_checksum_mode(range.is_none().then_some(ChecksumMode::Enabled))
-            .send()
-            .await
-            .map_err(|e| {
-                let err = Error::from_sdk(e, what);
-                if err.code == ErrorCode::PreconditionFailed {
-                    Error { message: format!("{what} changed during the download ({})", err.message), ..err }
-                } else {
-                    err
-                }
-            })?;
+        let out = get_request(client, request, etag, range, what).await?;
         let crc = crc.or_else(|| out.checksum_crc32().and_then(checksum::decode).filter(|_| range.is_none()));
+        let described = described!(out);
         let expected = match range {
             Some((start, end)) => end - start,
-            None => out.content_length().unwrap_or(0).max(0) as u64,
+            None => described.size,
         };
         let failure = match out.body.collect().await {
             Ok(body) => {
@@ -238,7 +407,7 @@ async fn get(
                 } else if crc.is_some_and(|crc| crc != checksum::crc32(&body)) {
                     mismatch(what).message
                 } else {
-                    return Ok((body, crc));
+                    return Ok(Got { body, crc, described });
                 }
             }
             Err(e) => format!("{what}: reading the body failed: {e}"),

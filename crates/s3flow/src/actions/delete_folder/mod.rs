@@ -1,9 +1,13 @@
-//! `delete_folder`: every object under a prefix, listed and deleted page by page.
+//! `delete_folder`: every object under a prefix, listed page by page (a page is at most one
+//! DeleteObjects batch), the next page listed while earlier batches are deleted.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::delete_objects::{delete_batches, KeyError};
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+
+use crate::actions::delete_objects::{delete_batch, KeyError, BATCH_SIZE, CONCURRENT_BATCHES};
 use crate::bucket::validate_bucket_name;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -49,15 +53,31 @@ pub async fn run(client: &Client, input: DeleteFolderInput) -> Result<DeleteFold
     let mut found = 0u64;
     let mut deleted = 0u64;
     let mut errors = Vec::new();
+    let mut in_flight = FuturesUnordered::new();
+    let mut settle = |result: Result<(u64, Vec<KeyError>)>| -> Result<()> {
+        let (count, failed) = result?;
+        deleted += count;
+        errors.extend(failed);
+        Ok(())
+    };
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| Error::from_sdk(e, &what))?;
         let keys: Vec<String> = page.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
         found += keys.len() as u64;
-        if !input.dry_run && !keys.is_empty() {
-            let (count, failed) = delete_batches(client, &bucket, &keys).await?;
-            deleted += count;
-            errors.extend(failed);
+        if input.dry_run || keys.is_empty() {
+            continue;
         }
+        // A page holds at most 1,000 keys (one batch), but a store may send more.
+        for batch in keys.chunks(BATCH_SIZE).map(<[String]>::to_vec) {
+            let (client, bucket) = (client.clone(), bucket.clone());
+            in_flight.push(async move { delete_batch(&client, &bucket, &batch).await });
+            while in_flight.len() >= CONCURRENT_BATCHES {
+                settle(in_flight.next().await.expect("not empty"))?;
+            }
+        }
+    }
+    while let Some(result) = in_flight.next().await {
+        settle(result)?;
     }
     Ok(DeleteFolderOutput {
         bucket,
