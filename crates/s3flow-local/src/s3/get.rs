@@ -157,6 +157,7 @@ impl LocalS3 {
             checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
             checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
             checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
+            checksum_type: c.checksum_type.clone().filter(|_| with_checksums).map(ChecksumType::from),
             version_id: bucket.version_header(&meta),
             ..Default::default()
         }))
@@ -209,6 +210,7 @@ impl LocalS3 {
             checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
             checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
             checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
+            checksum_type: c.checksum_type.clone().filter(|_| with_checksums).map(ChecksumType::from),
             version_id: bucket.version_header(&meta),
             ..Default::default()
         }))

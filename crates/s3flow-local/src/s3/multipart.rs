@@ -13,7 +13,7 @@ use super::common::{
 use super::copy::{resolve_copy_source, CopySourceConditions};
 use super::put::{receive_body, BodyExpectations, MAX_PUT_SIZE};
 use super::LocalS3;
-use crate::store::files::{concat_files, copy_range, unique_token};
+use crate::store::files::{concat_files, copy_range, crc32_of_file, unique_token};
 use crate::store::internal;
 use crate::store::meta::{now_seconds, Checksums, ObjectAttrs, ObjectMeta, PartMeta, UploadMeta};
 
@@ -145,6 +145,7 @@ impl LocalS3 {
             crc64nvme: input.checksum_crc64nvme.clone(),
             sha1: input.checksum_sha1.clone(),
             sha256: input.checksum_sha256.clone(),
+            checksum_type: None,
         };
         let expect = BodyExpectations {
             content_length: input.content_length,
@@ -323,6 +324,13 @@ impl LocalS3 {
         let size = concat_files(files, tmp.clone())
             .await
             .map_err(|err| bucket.io_error("assembling a multipart object", err))?;
+        let checksums = match full_object_crc32(input.checksum_type.as_ref(), input.checksum_crc32.as_ref(), &tmp).await {
+            Ok(checksums) => checksums,
+            Err(err) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(err);
+            }
+        };
         let data_file = bucket.adopt_data_file(&input.key, &tmp).await?;
         let meta = ObjectMeta {
             key: input.key.clone(),
@@ -338,7 +346,7 @@ impl LocalS3 {
             attrs: upload.meta.attrs.clone(),
             tags: upload.meta.tags.clone(),
             acl: upload.meta.acl.clone(),
-            checksums: Checksums::default(),
+            checksums,
         };
         let meta = bucket.commit(meta).await?;
         *guard = None;
@@ -580,4 +588,25 @@ mod tests {
         assert!(parse_copy_range(Some("bytes=-4"), 10).is_err());
         assert!(parse_copy_range(Some("0-4"), 10).is_err());
     }
+}
+
+/// A `FULL_OBJECT` CRC32 named by CompleteMultipartUpload is checked against the assembled
+/// object and stored, so HEAD and GET return it (as S3 and Garage do); composite checksums are
+/// not kept.
+async fn full_object_crc32(
+    checksum_type: Option<&ChecksumType>,
+    claimed: Option<&String>,
+    assembled: &std::path::Path,
+) -> S3Result<Checksums> {
+    let full_object = checksum_type.is_some_and(|t| t.as_str() == ChecksumType::FULL_OBJECT);
+    let Some(claimed) = claimed.filter(|_| full_object) else {
+        return Ok(Checksums::default());
+    };
+    let actual = crc32_of_file(assembled.to_path_buf())
+        .await
+        .map_err(|err| internal("checksumming a multipart object", err))?;
+    if &actual != claimed {
+        return Err(s3_error!(BadDigest, "The CRC32 you specified did not match the calculated checksum."));
+    }
+    Ok(Checksums { crc32: Some(actual), checksum_type: Some(ChecksumType::FULL_OBJECT.to_owned()), ..Default::default() })
 }

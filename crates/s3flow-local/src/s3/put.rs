@@ -149,6 +149,7 @@ impl LocalS3 {
             crc64nvme: input.checksum_crc64nvme.clone(),
             sha1: input.checksum_sha1.clone(),
             sha256: input.checksum_sha256.clone(),
+            checksum_type: None,
         };
         let expect = BodyExpectations {
             content_length: input.content_length,

@@ -181,6 +181,27 @@ pub async fn copy_range(
     .map_err(io::Error::other)?
 }
 
+/// The CRC32 of a whole file, base64 of the big-endian value as S3 sends it.
+pub async fn crc32_of_file(path: PathBuf) -> io::Result<String> {
+    use base64::Engine as _;
+    use s3s::crypto::Checksum as _;
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        let mut crc = s3s::crypto::Crc32::new();
+        let mut buffer = vec![0; 1 << 20];
+        loop {
+            let read = io::Read::read(&mut file, &mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            crc.update(&buffer[..read]);
+        }
+        Ok(base64::engine::general_purpose::STANDARD.encode(crc.finalize()))
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
 /// Appends whole files to a new file `dst` in order (completing a multipart upload).
 pub async fn concat_files(parts: Vec<(PathBuf, u64)>, dst: PathBuf) -> io::Result<u64> {
     tokio::task::spawn_blocking(move || {

@@ -68,6 +68,10 @@ pub struct Checksums {
     pub sha1: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// `FULL_OBJECT` when a multipart upload asked for a whole-object checksum; `None` for a
+    /// PUT (whose checksums always cover the whole object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
 }
 
 impl Checksums {
@@ -78,6 +82,7 @@ impl Checksums {
             crc64nvme: c.checksum_crc64nvme,
             sha1: c.checksum_sha1,
             sha256: c.checksum_sha256,
+            checksum_type: None,
         }
     }
 }

@@ -85,11 +85,27 @@ pub async fn to_file_listed(client: &Client, request: &Request, path: &Path, lis
 
 async fn to_file_via(client: &Client, request: &Request, listed: Option<&Listed>, path: &Path, temp: &Path) -> Result<Downloaded> {
     let cannot_write = |e: std::io::Error| Error::invalid_input(format!("to: cannot write {}: {e}", path.display()));
+    if let Some(listed) = listed.filter(|listed| listed.size <= client.multipart_threshold()) {
+        // One GET, whose own headers describe the object and whose body is checked in memory;
+        // then one trip to the blocking pool writes, syncs and renames the file.
+        let what = format!("s3://{}/{}", request.bucket, request.key);
+        let got = get(client, request, listed.etag.as_deref(), None, listed.size, None, &what).await?;
+        let (temp, target, body) = (temp.to_path_buf(), path.to_path_buf(), got.body);
+        blocking(move || {
+            let mut file = std::fs::File::create(&temp)?;
+            std::io::Write::write_all(&mut file, &body)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, &target)
+        })
+        .await
+        .map_err(cannot_write)?;
+        return Ok(Downloaded { checksum: got.crc.map(Checksum::crc32), ..got.described });
+    }
     let mut attempt = 1;
     loop {
         let create = temp.to_path_buf();
         let file = Arc::new(blocking(move || std::fs::File::create(create)).await.map_err(cannot_write)?);
-        match fetch_to_file(client, request, listed, &file, path).await {
+        match fetch_to_file(client, request, &file, path).await {
             Ok(downloaded) => {
                 blocking(move || file.sync_all()).await.map_err(cannot_write)?;
                 tokio::fs::rename(temp, path).await.map_err(cannot_write)?;
@@ -124,22 +140,8 @@ async fn write_at(file: &Arc<std::fs::File>, offset: u64, chunks: Vec<Bytes>, pa
     .map_err(|e| Error::invalid_input(format!("to: cannot write {}: {e}", path.display())))
 }
 
-async fn fetch_to_file(
-    client: &Client,
-    request: &Request,
-    listed: Option<&Listed>,
-    file: &Arc<std::fs::File>,
-    path: &Path,
-) -> std::result::Result<Downloaded, Fetch> {
+async fn fetch_to_file(client: &Client, request: &Request, file: &Arc<std::fs::File>, path: &Path) -> std::result::Result<Downloaded, Fetch> {
     let what = format!("s3://{}/{}", request.bucket, request.key);
-    if let Some(listed) = listed.filter(|listed| listed.size <= client.multipart_threshold()) {
-        // The GET's own headers describe the object; its whole body is checked before the write.
-        let got = get(client, request, listed.etag.as_deref(), None, listed.size, None, &what).await?;
-        let mut downloaded = got.described;
-        downloaded.checksum = got.crc.map(Checksum::crc32);
-        write_at(file, 0, vec![got.body], path).await?;
-        return Ok(downloaded);
-    }
     let Head { mut downloaded, crc } = head(client, request, &what).await?;
     let size = downloaded.size;
     let etag = downloaded.etag.clone();
@@ -284,6 +286,22 @@ macro_rules! described {
     }};
 }
 
+/// The CRC32 a HEAD or whole GET returned, when it covers the whole object: typed
+/// `FULL_OBJECT`, or untyped on an object that is not multipart (a PUT's checksum). Untyped on
+/// a multipart object it may be a checksum of part checksums (moto sends one without the
+/// `-N` suffix), which no download can check.
+macro_rules! whole_object_crc {
+    ($out:expr) => {{
+        let out = &$out;
+        let multipart = out.e_tag().is_some_and(|etag| etag.contains('-'));
+        let whole = match out.checksum_type() {
+            Some(kind) => *kind == aws_sdk_s3::types::ChecksumType::FullObject,
+            None => !multipart,
+        };
+        out.checksum_crc32().filter(|_| whole).and_then(checksum::decode)
+    }};
+}
+
 async fn head(client: &Client, request: &Request, what: &str) -> Result<Head> {
     let out = client
         .s3()
@@ -295,7 +313,7 @@ async fn head(client: &Client, request: &Request, what: &str) -> Result<Head> {
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, what))?;
-    Ok(Head { crc: out.checksum_crc32().and_then(checksum::decode), downloaded: described!(out) })
+    Ok(Head { crc: whole_object_crc!(out), downloaded: described!(out) })
 }
 
 async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request, writer: &mut W) -> std::result::Result<Downloaded, Fetch> {
@@ -393,7 +411,7 @@ async fn get(
     let mut attempt = 1;
     loop {
         let out = get_request(client, request, etag, range, what).await?;
-        let crc = crc.or_else(|| out.checksum_crc32().and_then(checksum::decode).filter(|_| range.is_none()));
+        let crc = crc.or_else(|| whole_object_crc!(out).filter(|_| range.is_none()));
         let described = described!(out);
         let expected = match range {
             Some((start, end)) => end - start,

@@ -46,6 +46,9 @@ pub struct Caps {
     pub version_ids_always: bool,
     /// CopyObject into a missing bucket says NoSuchBucket (SeaweedFS says 500 InternalError).
     pub copy_to_missing_bucket_404: bool,
+    /// A multipart upload can ask for a `FULL_OBJECT` CRC32, returned by HEAD (moto ignores it
+    /// and returns a part-checksum CRC without the `-N` suffix).
+    pub full_object_checksum: bool,
 }
 
 impl Backend {
@@ -76,6 +79,7 @@ impl Backend {
                 trailing_slash_body: true,
                 version_ids_always: false,
                 copy_to_missing_bucket_404: true,
+                full_object_checksum: true,
             },
             Backend::Seaweedfs => Caps {
                 versioning: true,
@@ -93,6 +97,7 @@ impl Backend {
                 trailing_slash_body: false,
                 version_ids_always: false,
                 copy_to_missing_bucket_404: false,
+                full_object_checksum: true,
             },
             Backend::Moto => Caps {
                 versioning: true,
@@ -110,6 +115,7 @@ impl Backend {
                 trailing_slash_body: true,
                 version_ids_always: false,
                 copy_to_missing_bucket_404: true,
+                full_object_checksum: false,
             },
             Backend::Garage => Caps {
                 versioning: false,
@@ -127,6 +133,7 @@ impl Backend {
                 trailing_slash_body: true,
                 version_ids_always: true,
                 copy_to_missing_bucket_404: true,
+                full_object_checksum: true,
             },
         }
     }

@@ -216,6 +216,52 @@ async fn bit_flips_are_detected_and_retried() {
     assert!(!path.exists());
 }
 
+/// A multipart object comes back in ranged GETs that carry no checksum of their own; the
+/// whole-object CRC32 it was uploaded with (`FULL_OBJECT`) catches a flip in any range, so a
+/// download is intact or an error, never a corrupt file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bit_flips_in_ranges_are_detected() {
+    let raw = direct();
+    let bucket = fresh_bucket(&raw).await;
+    let proxy = proxy::start(&local().url, seed(), Faults::default()).await;
+    let client = client_via(&proxy.url, |c| {
+        c.part_size = Some(5 * 1024 * 1024);
+        c.download_threads = Some(2);
+    })
+    .await;
+    let body = bytes(17 * 1024 * 1024 + 5, 21);
+    let up = upload::run(&client, input(&bucket, "ranges.bin", body.clone())).await.expect("upload");
+    let request = Request { bucket: bucket.clone(), key: "ranges.bin".into(), version_id: None };
+    let dir = tempfile::tempdir().unwrap();
+
+    let path = dir.path().join("clean.bin");
+    let done = download::to_file(&client, &request, &path).await.expect("clean download");
+    assert_eq!(done.ranges, 4);
+    assert_eq!(done.checksum, up.checksum, "the whole-object CRC32 was checked");
+
+    proxy.set_faults(Faults { bit_flip: 0.2, ..Faults::default() });
+    for round in 0..6 {
+        let path = dir.path().join(format!("ranges-{round}.bin"));
+        match download::to_file(&client, &request, &path).await {
+            Ok(done) => {
+                assert!(done.checksum.is_some());
+                assert!(std::fs::read(&path).unwrap() == body, "round {round}: intact bytes");
+            }
+            Err(err) => {
+                assert_eq!(err.code, ErrorCode::UpstreamUnavailable, "{err}");
+                assert!(!path.exists(), "round {round}: no file after a failure");
+            }
+        }
+    }
+    assert!(Counters::get(&proxy.counters.bit_flip) > 0, "flips were injected");
+
+    proxy.set_faults(Faults { bit_flip: 1.0, ..Faults::default() });
+    let path = dir.path().join("never.bin");
+    let err = download::to_file(&client, &request, &path).await.expect_err("always corrupt");
+    assert_eq!(err.code, ErrorCode::UpstreamUnavailable, "{err}");
+    assert!(!path.exists());
+}
+
 /// A body cut short is never a success: retried when some GETs get through, an error when
 /// none does; no file at the final path either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

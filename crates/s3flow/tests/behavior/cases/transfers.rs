@@ -62,6 +62,17 @@ pub async fn multipart_upload_large(ctx: &Ctx) {
     assert_eq!(sha256(&stored), sha256(&body));
     let etag = ctx.head("big/file.bin").await.e_tag().unwrap_or_default().to_owned();
     assert!(etag.trim_matches('"').ends_with("-9"), "9 parts of 5 MiB: {etag}");
+    // The whole-object CRC32 asked for at upload is what the ranged download checks.
+    let to = dir.path().join("back.bin");
+    let back = s3flow::actions::run_json(&client, "download", json!({"bucket": ctx.bucket, "key": "big/file.bin", "as": "file", "to": to}))
+        .await
+        .expect("download");
+    assert_eq!(sha256(&std::fs::read(&to).unwrap()), sha256(&body));
+    if ctx.caps.full_object_checksum {
+        assert_eq!(back["checksum"], out["checksum"], "{back}");
+    } else {
+        assert!(back.get("checksum").is_none_or(|c| c.is_null()), "{back}");
+    }
 
     // From memory, and from a stream of unknown length.
     let input = UploadInput { bucket: Some(ctx.bucket.clone()), key: Some("big/bytes.bin".into()), bytes: Some(body.clone().into()), ..Default::default() };
