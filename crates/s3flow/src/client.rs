@@ -38,7 +38,9 @@ struct Inner {
     endpoint: Option<String>,
     path_style: bool,
     restriction: Restriction,
-    http: reqwest::Client,
+    /// `ca_bundle`'s certificates, for [`Client::http`].
+    extra_roots: Vec<reqwest::Certificate>,
+    http: std::sync::OnceLock<reqwest::Client>,
     upload_budget: crate::transfer::Budget,
     download_budget: crate::transfer::Budget,
 }
@@ -64,7 +66,15 @@ impl Client {
             })?),
             None => None,
         };
-        let http_client = sdk_http_client(ca_bundle.as_deref())?;
+        // A plain-HTTP endpoint signed with access keys never needs TLS: skip loading the
+        // system's root certificates (a few hundred files, a visible share of a cold start).
+        let plain = connection.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))
+            && matches!(connection.auth, Auth::AccessKey { .. });
+        let http_client = if plain {
+            aws_smithy_http_client::Builder::new().build_http()
+        } else {
+            sdk_http_client(ca_bundle.as_deref())?
+        };
         let sdk_config = load_sdk_config(&connection, &connection.auth, http_client.clone()).await?;
         let region = sdk_config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_owned());
         let endpoint = connection.endpoint.clone().or_else(|| sdk_config.endpoint_url().map(str::to_owned));
@@ -94,19 +104,13 @@ impl Client {
         };
         let s3 = aws_sdk_s3::Client::from_conf(s3_config);
 
-        let mut http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = &ca_bundle {
-            for cert in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::invalid_input(format!("ca_bundle: not a PEM bundle: {e}")))?
-            {
-                http = http.add_root_certificate(cert);
-            }
-        }
-        let http = http
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
+        // Checked now, so a bad bundle fails at connect; the client itself is built on first
+        // use (only `api_call` needs it, and building it loads the system roots).
+        let extra_roots = match &ca_bundle {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::invalid_input(format!("ca_bundle: not a PEM bundle: {e}")))?,
+            None => Vec::new(),
+        };
 
         let restriction = Restriction::new(connection.restrict_bucket.clone(), connection.restrict_prefix.clone());
         let part_size = connection.part_size.unwrap_or(crate::transfer::DEFAULT_PART_SIZE);
@@ -128,7 +132,8 @@ impl Client {
                 endpoint,
                 path_style,
                 restriction,
-                http,
+                extra_roots,
+                http: std::sync::OnceLock::new(),
                 upload_budget,
                 download_budget,
             }),
@@ -169,8 +174,21 @@ impl Client {
         &self.inner.restriction
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+    /// A plain HTTP client (for `api_call`), built on first use.
+    pub(crate) fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(http) = self.inner.http.get() {
+            return Ok(http);
+        }
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none());
+        for cert in &self.inner.extra_roots {
+            http = http.add_root_certificate(cert.clone());
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::invalid_input(format!("cannot build the HTTP client: {e}")))?;
+        Ok(self.inner.http.get_or_init(|| http))
     }
 
     /// The current credentials (resolving the chain or calling STS when needed).

@@ -116,7 +116,7 @@ pub async fn run(client: &Client, input: ApiCallInput) -> Result<ApiCallOutput> 
     let request = reqwest::Request::try_from(request.map(reqwest::Body::from))
         .map_err(|e| Error::invalid_input(format!("path: {e}")))?;
     let response = client
-        .http()
+        .http()?
         .execute(request)
         .await
         .map_err(|e| {
