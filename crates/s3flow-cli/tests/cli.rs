@@ -399,6 +399,8 @@ fn directory_upload_and_download_recursive() {
         "--recursive",
         "--exclude",
         "*.log",
+        "--concurrency",
+        "2",
     ]);
     let out = run.ok();
     assert!(
@@ -852,6 +854,18 @@ fn schema_of_one_action_and_of_all() {
 // ---------------------------------------------------------------------------------------
 // Refusals: code, exit code, and nothing written
 // ---------------------------------------------------------------------------------------
+
+#[test]
+fn directory_concurrency_must_be_positive_and_recursive() {
+    let b = new_bucket("dirconc");
+    let src = tempfile::tempdir().unwrap();
+    let dir = src.path().to_str().unwrap();
+    let uri = format!("s3://{b}/in/");
+    s3flow(&["upload", dir, &uri, "--recursive", "--concurrency", "0"]).fails("invalid_input", 2);
+    s3flow(&["upload", dir, &uri, "--recursive", "--concurrency", "many"]).fails("invalid_input", 2);
+    s3flow(&["download", &uri, dir, "--concurrency", "4"]).fails("invalid_input", 2);
+    assert!(keys(&b).is_empty());
+}
 
 #[test]
 fn bad_content_is_refused_before_anything_is_written() {

@@ -10,10 +10,11 @@ use s3flow::{Client, Result};
 
 use super::Outcome;
 
-/// `--include`/`--exclude` into the library's filter.
-pub fn options(include: &[String], exclude: &[String]) -> Result<DirOptions> {
+/// `--include`/`--exclude`/`--concurrency` into the library's options.
+pub fn options(include: &[String], exclude: &[String], concurrency: Option<u16>) -> Result<DirOptions> {
     Ok(DirOptions {
         filter: Filter::new(include, exclude)?,
+        concurrency: concurrency.map(usize::from),
         ..DirOptions::default()
     })
 }

@@ -61,6 +61,17 @@ pub struct DownloadArgs {
         help_heading = "Directories"
     )]
     pub exclude: Vec<String>,
+
+    /// With --recursive: objects in flight at once (default 64). Memory is bounded by the
+    /// part budget, not by this; a store with slow metadata writes may prefer fewer.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "recursive",
+        value_parser = clap::value_parser!(u16).range(1..),
+        help_heading = "Directories"
+    )]
+    pub concurrency: Option<u16>,
 }
 
 pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
@@ -71,7 +82,7 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
             ));
         };
         let target = S3Uri::parse(&args.uri)?;
-        let options = super::dir::options(&args.include, &args.exclude)?;
+        let options = super::dir::options(&args.include, &args.exclude, args.concurrency)?;
         let client = connect(connection).await?;
         let bucket = client
             .restriction()

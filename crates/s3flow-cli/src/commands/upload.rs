@@ -107,6 +107,17 @@ pub struct UploadArgs {
         help_heading = "Directories"
     )]
     pub exclude: Vec<String>,
+
+    /// With --recursive: files in flight at once (default 64). Memory is bounded by the
+    /// part budget, not by this; a store with slow metadata writes may prefer fewer.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "recursive",
+        value_parser = clap::value_parser!(u16).range(1..),
+        help_heading = "Directories"
+    )]
+    pub concurrency: Option<u16>,
 }
 
 impl UploadArgs {
@@ -146,7 +157,7 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
                 "SRC: {source:?} is not a directory (--recursive)"
             )));
         }
-        let options = super::dir::options(&args.include, &args.exclude)?;
+        let options = super::dir::options(&args.include, &args.exclude, args.concurrency)?;
         let client = connect(connection).await?;
         let bucket = client
             .restriction()
