@@ -19,7 +19,7 @@ pub mod store;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +31,16 @@ pub use store::Store;
 /// How long a document is kept by default.
 pub const DEFAULT_DOCUMENT_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a cached client is used before the stored connection is read again to see
+/// whether another instance changed it (reading it on every request cost a database query).
+pub const CONNECTION_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+struct CachedClient {
+    raw: String,
+    client: Client,
+    checked: Instant,
+}
+
 /// Everything the routes share. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -40,8 +50,9 @@ pub struct AppState {
 struct Inner {
     store: Store,
     /// One client per connection, with the stored (sealed) JSON it was made from: a
-    /// connection changed through this or another instance gets a fresh client.
-    clients: Mutex<HashMap<String, (String, Client)>>,
+    /// connection changed through this instance gets a fresh client at once, through
+    /// another instance within [`CONNECTION_CHECK_EVERY`].
+    clients: Mutex<HashMap<String, CachedClient>>,
     documents_dir: PathBuf,
     document_ttl: Duration,
     max_document_bytes: u64,
@@ -100,18 +111,31 @@ impl AppState {
     /// The cached client of a connection, rebuilt when the stored connection changed.
     pub async fn client(&self, name: &str) -> Result<Client> {
         s3flow::connection::validate_name(name)?;
+        if let Some(cached) = self.lock_clients().get(name) {
+            if cached.checked.elapsed() < CONNECTION_CHECK_EVERY {
+                return Ok(cached.client.clone());
+            }
+        }
         let raw = self.store().raw_connection(name).await?.ok_or_else(|| {
             s3flow::Error::not_found(format!("connection {name:?} does not exist"))
         })?;
-        if let Some((cached_raw, client)) = self.lock_clients().get(name) {
-            if *cached_raw == raw {
-                return Ok(client.clone());
+        if let Some(cached) = self.lock_clients().get_mut(name) {
+            if cached.raw == raw {
+                cached.checked = Instant::now();
+                return Ok(cached.client.clone());
             }
         }
         let connection = self.store().open_connection(&raw)?;
         let client = Client::connect(connection).await?;
-        self.lock_clients()
-            .insert(name.to_owned(), (raw, client.clone()));
+        let checked = Instant::now();
+        self.lock_clients().insert(
+            name.to_owned(),
+            CachedClient {
+                raw,
+                client: client.clone(),
+                checked,
+            },
+        );
         Ok(client)
     }
 
@@ -120,7 +144,7 @@ impl AppState {
         self.lock_clients().remove(name);
     }
 
-    fn lock_clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Client)>> {
+    fn lock_clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedClient>> {
         self.inner.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -213,7 +213,7 @@ pub async fn run_action(
     State(state): State<AppState>,
     Path((name, action)): Path<(String, String)>,
     body: BodyResult,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     s3flow::connection::validate_name(&name)?;
     if actions::summary(&action).is_none() {
         return Err(Error::not_found(format!(
@@ -222,9 +222,24 @@ pub async fn run_action(
         ))
         .into());
     }
-    let mut input = json_body(&read_body(body)?)?;
+    let body = read_body(body)?;
+    let not_an_object = || Error::invalid_input("body: the action input must be a JSON object");
+    if action != "upload" && action != "download" {
+        // Nothing to rewrite: the bytes go straight into the typed input.
+        if !matches!(body.trim_ascii().first(), None | Some(b'{' | b'n')) {
+            return Err(not_an_object().into());
+        }
+        let client = state.client(&name).await?;
+        let output = actions::run_json_bytes(&client, &action, &body).await?;
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            output,
+        )
+            .into_response());
+    }
+    let mut input = json_body(&body)?;
     if !(input.is_object() || input.is_null()) {
-        return Err(Error::invalid_input("body: the action input must be a JSON object").into());
+        return Err(not_an_object().into());
     }
     let client = state.client(&name).await?;
     match action.as_str() {
@@ -256,9 +271,10 @@ pub async fn run_action(
             } else if input.get("document").is_some_and(|d| !d.is_null()) {
                 return Err(Error::invalid_input("document: must be a document id string").into());
             }
-            Ok(Json(actions::run_json(&client, "upload", input).await?))
+            Ok(Json(actions::run_json(&client, "upload", input).await?).into_response())
         }
-        "download" => {
+        _ => {
+            // download
             let as_ = input
                 .get("as")
                 .and_then(Value::as_str)
@@ -273,10 +289,10 @@ pub async fn run_action(
             if as_ == "document" {
                 return Ok(Json(
                     documents::download_to_document(&state, &client, input).await?,
-                ));
+                )
+                .into_response());
             }
-            Ok(Json(actions::run_json(&client, "download", input).await?))
+            Ok(Json(actions::run_json(&client, "download", input).await?).into_response())
         }
-        _ => Ok(Json(actions::run_json(&client, &action, input).await?)),
     }
 }

@@ -3,8 +3,10 @@
 //! the data folder by default, PostgreSQL for several instances; the same SQL runs on both
 //! through sqlx's `Any` driver (runtime queries, `$n` placeholders, TEXT and BIGINT only).
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use s3flow::{Connection, Error, ErrorCode, Result};
 use sha2::{Digest, Sha256};
@@ -25,11 +27,18 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS s3flow_triggers (id TEXT PRIMARY KEY, config TEXT NOT NULL, cursor_state TEXT, created_at BIGINT NOT NULL)",
 ];
 
+/// How long a verified token is trusted without asking the database again. A token revoked
+/// through this store is refused at once; revoked through another process or instance
+/// (`s3flow token revoke`, a second service on the same PostgreSQL), within this delay.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+
 /// The store, cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     key: MasterKey,
+    /// Verified tokens: hash → (id, when it was read from the database). Shared by clones.
+    verified_tokens: Arc<Mutex<HashMap<String, (String, Instant)>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -125,7 +134,11 @@ impl Store {
                 .await
                 .map_err(db_error)?;
         }
-        let store = Store { pool, key };
+        let store = Store {
+            pool,
+            key,
+            verified_tokens: Arc::default(),
+        };
         store.check_key().await?;
         Ok(store)
     }
@@ -284,15 +297,33 @@ impl Store {
         Ok(row.get::<i64, _>(0))
     }
 
-    /// The id of the live token with this value, if any.
+    /// The id of the live token with this value, if any. A token found live is trusted for
+    /// [`TOKEN_CACHE_TTL`] before the database is asked again: one query per request was
+    /// most of a small action's cost.
     pub async fn check_token(&self, token: &str) -> Result<Option<String>> {
+        let hash = hash_token(token);
+        if let Some((id, checked)) = self.lock_verified_tokens().get(&hash) {
+            if checked.elapsed() < TOKEN_CACHE_TTL {
+                return Ok(Some(id.clone()));
+            }
+        }
         let row =
             sqlx::query("SELECT id FROM s3flow_tokens WHERE hash = $1 AND revoked_at IS NULL")
-                .bind(hash_token(token))
+                .bind(&hash)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_error)?;
-        Ok(row.map(|r| r.get::<String, _>(0)))
+        let id = row.map(|r| r.get::<String, _>(0));
+        let mut verified = self.lock_verified_tokens();
+        match &id {
+            Some(id) => verified.insert(hash, (id.clone(), Instant::now())),
+            None => verified.remove(&hash),
+        };
+        Ok(id)
+    }
+
+    fn lock_verified_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+        self.verified_tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -321,6 +352,8 @@ impl Store {
         .execute(&self.pool)
         .await
         .map_err(db_error)?;
+        self.lock_verified_tokens()
+            .retain(|_, (verified_id, _)| verified_id != id);
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!(
                 "token {id:?} does not exist or is already revoked"

@@ -1,8 +1,8 @@
 //! [`Client`]: a [`Connection`] made real — the AWS SDK client with the connection's
 //! credentials, region, endpoint, retry and checksum policy, plus its restriction.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -21,6 +21,9 @@ use crate::restrict::Restriction;
 /// workflows prefer to ride out a short SlowDown burst).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Temporary credentials are fetched again when they have less than this left, so a link
+/// signed with them still has a useful life (STS sessions last at least 15 minutes).
+const CREDENTIALS_REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 
 /// A connected S3 client. Cheap to clone; share one per connection.
 #[derive(Clone)]
@@ -31,11 +34,21 @@ pub struct Client {
 struct Inner {
     connection: Connection,
     s3: aws_sdk_s3::Client,
-    /// Signs pre-signed links for `presign_endpoint` when it differs from `endpoint`.
+    /// The SDK presigner's client for `presign_endpoint` (presign signs with `aws-sigv4`
+    /// itself and falls back to this one only for endpoint rules it does not cover).
     presign_s3: aws_sdk_s3::Client,
     sdk_config: SdkConfig,
+    /// The last credentials the provider gave, reused until close to their expiry: providers
+    /// such as assume-role call STS on every `provide_credentials`.
+    credentials: Mutex<Option<Credentials>>,
+    /// One refresh at a time.
+    credentials_refresh: tokio::sync::Mutex<()>,
     region: String,
     endpoint: Option<String>,
+    /// The endpoint pre-signed links are made for: `presign_endpoint`, else `endpoint`.
+    presign_endpoint: Option<String>,
+    /// The SDK's S3 endpoint rules (it keeps the last answer: one bucket is one lookup).
+    endpoint_resolver: aws_sdk_s3::config::endpoint::DefaultResolver,
     path_style: bool,
     restriction: Restriction,
     /// `ca_bundle`'s certificates, for [`Client::http`].
@@ -122,12 +135,17 @@ impl Client {
             connection.download_threads.unwrap_or(crate::transfer::DEFAULT_DOWNLOAD_THREADS) as usize,
             part_size,
         );
+        let presign_endpoint = connection.presign_endpoint.clone().or_else(|| endpoint.clone());
         Ok(Client {
             inner: Arc::new(Inner {
+                presign_endpoint,
+                endpoint_resolver: aws_sdk_s3::config::endpoint::DefaultResolver::new(),
                 connection,
                 s3,
                 presign_s3,
                 sdk_config,
+                credentials: Mutex::new(None),
+                credentials_refresh: tokio::sync::Mutex::new(()),
                 region,
                 endpoint,
                 path_style,
@@ -191,19 +209,58 @@ impl Client {
         Ok(self.inner.http.get_or_init(|| http))
     }
 
-    /// The current credentials (resolving the chain or calling STS when needed).
+    /// The current credentials: cached, and fetched from the provider (resolving the chain
+    /// or calling STS) only the first time and when they are about to expire.
     pub async fn credentials(&self) -> Result<Credentials> {
+        if let Some(credentials) = self.fresh_cached_credentials() {
+            return Ok(credentials);
+        }
+        let _refreshing = self.inner.credentials_refresh.lock().await;
+        if let Some(credentials) = self.fresh_cached_credentials() {
+            return Ok(credentials); // another task refreshed them meanwhile
+        }
         let provider = self
             .inner
             .sdk_config
             .credentials_provider()
             .ok_or_else(|| Error::new(ErrorCode::CredentialsInvalid, "no credentials are configured"))?;
-        provider.provide_credentials().await.map_err(|e| {
+        let credentials = provider.provide_credentials().await.map_err(|e| {
             Error::new(
                 ErrorCode::CredentialsInvalid,
                 format!("could not load credentials: {}", crate::error::source_chain(&e)),
             )
-        })
+        })?;
+        *self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    fn fresh_cached_credentials(&self) -> Option<Credentials> {
+        let cached = self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner());
+        let credentials = cached.as_ref()?;
+        match credentials.expiry() {
+            Some(expiry) if SystemTime::now() + CREDENTIALS_REFRESH_BEFORE >= expiry => None,
+            _ => Some(credentials.clone()),
+        }
+    }
+
+    /// The endpoint of a pre-signed link to `bucket`: the SDK's endpoint rules with the
+    /// parameters its object operations set (the key plays no part in the rules).
+    pub(crate) async fn presign_endpoint(&self, bucket: &str) -> Result<aws_smithy_types::endpoint::Endpoint> {
+        use aws_sdk_s3::config::endpoint::{Params, ResolveEndpoint};
+        let params = Params::builder()
+            .bucket(bucket)
+            .region(self.inner.region.clone())
+            .set_endpoint(self.inner.presign_endpoint.clone())
+            .force_path_style(self.inner.path_style)
+            .set_use_fips(self.inner.sdk_config.use_fips())
+            .set_use_dual_stack(self.inner.sdk_config.use_dual_stack())
+            .build()
+            .map_err(|e| Error::invalid_input(format!("endpoint: {e}")))?;
+        self.inner
+            .endpoint_resolver
+            .resolve_endpoint(&params)
+            .await
+            .map_err(|e| Error::invalid_input(format!("endpoint: {e}")))
     }
 
     /// The plain URL of an object (not signed): path-style under a custom endpoint,
