@@ -54,34 +54,59 @@ pub fn decode(value: &str) -> Option<u32> {
     Some(u32::from_be_bytes(bytes.try_into().ok()?))
 }
 
-/// A running CRC32 over a body read in order.
-#[derive(Debug, Clone, Copy, Default)]
+/// A running CRC32 over a body read in order: bytes stream through one digest, pieces whose
+/// CRC is already known are combined in (combining is far dearer than hashing a small chunk,
+/// so it is kept for whole parts and ranges).
+#[derive(Clone)]
 pub struct Running {
+    /// CRC and length of everything before `tail`.
     crc: u32,
     len: u64,
+    tail: crc_fast::Digest,
+    tail_len: u64,
+}
+
+impl Default for Running {
+    fn default() -> Self {
+        Running { crc: 0, len: 0, tail: crc_fast::Digest::new(CRC), tail_len: 0 }
+    }
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("crc", &self.crc()).field("len", &self.len()).finish()
+    }
 }
 
 impl Running {
     pub fn update(&mut self, data: &[u8]) {
-        self.push(crc32(data), data.len() as u64);
+        self.tail.update(data);
+        self.tail_len += data.len() as u64;
     }
 
     /// Appends a piece whose CRC is already known.
     pub fn push(&mut self, crc: u32, len: u64) {
+        (self.crc, self.len) = (self.crc(), self.len());
+        self.tail.reset();
+        self.tail_len = 0;
         self.crc = if self.len == 0 { crc } else { combine(self.crc, crc, len) };
         self.len += len;
     }
 
     pub fn crc(&self) -> u32 {
-        self.crc
+        match (self.len, self.tail_len) {
+            (_, 0) => self.crc,
+            (0, _) => self.tail.finalize() as u32,
+            (_, tail_len) => combine(self.crc, self.tail.finalize() as u32, tail_len),
+        }
     }
 
     pub fn len(&self) -> u64 {
-        self.len
+        self.len + self.tail_len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 }
 
@@ -107,6 +132,15 @@ mod tests {
         }
         assert_eq!(running.crc(), crc32(&data));
         assert_eq!(running.len(), data.len() as u64);
+        // Streamed bytes and known pieces mix in any order.
+        let mut mixed = Running::default();
+        let (a, rest) = data.split_at(10_000);
+        let (b, c) = rest.split_at(50_000);
+        mixed.update(&a[..4_000]);
+        mixed.update(&a[4_000..]);
+        mixed.push(crc32(b), b.len() as u64);
+        mixed.update(c);
+        assert_eq!((mixed.crc(), mixed.len()), (crc32(&data), data.len() as u64));
         let (a, b) = data.split_at(12_345);
         assert_eq!(combine(crc32(a), crc32(b), b.len() as u64), crc32(&data));
     }

@@ -41,18 +41,53 @@ const BUDGET_UNIT: u64 = 64 * 1024;
 /// A byte budget for transfer buffers in flight across one client: `slots × slot_bytes`
 /// (parts in flight × part size), taken in 64 KiB units. A part takes one slot; a 4 KiB object
 /// takes one unit, so many small objects fit where few large parts do, and memory stays bounded.
+///
+/// It also keeps the part buffers of finished parts for the next ones: every part would
+/// otherwise be a fresh multi-MiB allocation, which the allocator does not always give back,
+/// so memory crept above the budget. A buffer is only allocated when none is spare, so there
+/// are never more than the parts in flight at the busiest moment; they are freed when the
+/// last transfer ends.
 #[derive(Debug)]
 pub struct Budget {
     semaphore: std::sync::Arc<tokio::sync::Semaphore>,
     units: u32,
     slot_units: u32,
+    spare: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Budget {
     pub fn new(slots: usize, slot_bytes: u64) -> Self {
         let slot_units = slot_bytes.div_ceil(BUDGET_UNIT).max(1).min(u64::from(u32::MAX / 1024)) as u32;
         let units = slot_units.saturating_mul(slots.max(1) as u32);
-        Budget { semaphore: std::sync::Arc::new(tokio::sync::Semaphore::new(units as usize)), units, slot_units }
+        Budget {
+            semaphore: std::sync::Arc::new(tokio::sync::Semaphore::new(units as usize)),
+            units,
+            slot_units,
+            spare: Default::default(),
+        }
+    }
+
+    /// A buffer of `len` bytes for a part (taken under a slot), reused when one is spare.
+    /// Its contents are whatever the last part left: the caller overwrites all of it.
+    pub fn buffer(&self, len: usize) -> Vec<u8> {
+        let mut buffer = self.spare.lock().map(|mut spare| spare.pop()).ok().flatten().unwrap_or_default();
+        buffer.resize(len, 0);
+        buffer
+    }
+
+    /// `buffer` as `Bytes` that hand it back for reuse when the last reference is dropped.
+    pub fn bytes(&self, buffer: Vec<u8>) -> bytes::Bytes {
+        bytes::Bytes::from_owner(Pooled { buffer, spare: self.spare.clone() })
+    }
+
+    /// Frees the spare buffers when nothing is in flight (a long-lived client keeps no
+    /// idle part buffers).
+    pub fn trim_if_idle(&self) {
+        if self.semaphore.available_permits() == self.units as usize {
+            if let Ok(mut spare) = self.spare.lock() {
+                spare.clear();
+            }
+        }
     }
 
     /// Room for `bytes` in memory (at most the whole budget).
@@ -65,6 +100,26 @@ impl Budget {
     pub async fn take_slot(&self) -> tokio::sync::OwnedSemaphorePermit {
         let wanted = self.slot_units.min(self.units);
         self.semaphore.clone().acquire_many_owned(wanted).await.expect("the budget's semaphore is never closed")
+    }
+}
+
+/// A part buffer lent to `Bytes`; back to the budget's spares on drop.
+struct Pooled {
+    buffer: Vec<u8>,
+    spare: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut spare) = self.spare.lock() {
+            spare.push(std::mem::take(&mut self.buffer));
+        }
     }
 }
 
@@ -109,6 +164,19 @@ mod tests {
         assert_eq!(budget.semaphore.available_permits(), 0);
         drop(a);
         assert_eq!(budget.semaphore.available_permits(), 128);
+    }
+
+    #[test]
+    fn part_buffers_are_reused_then_freed_when_idle() {
+        let budget = Budget::new(2, 1024);
+        let first = budget.bytes(budget.buffer(1000));
+        let address = first.as_ptr();
+        drop(first);
+        let again = budget.buffer(800);
+        assert_eq!((again.as_ptr(), again.len()), (address, 800), "the spare buffer came back");
+        drop(budget.bytes(again));
+        budget.trim_if_idle();
+        assert!(budget.spare.lock().unwrap().is_empty());
     }
 
     #[test]

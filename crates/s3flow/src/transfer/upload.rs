@@ -180,7 +180,9 @@ enum Parts {
 }
 
 impl Parts {
-    async fn next_part(&mut self) -> Result<Option<Bytes>> {
+    /// The next part, in a buffer of `budget`'s (file parts) or a slice (bytes) or a fresh
+    /// read (streams).
+    async fn next_part(&mut self, budget: &crate::transfer::Budget) -> Result<Option<Bytes>> {
         match self {
             Parts::Bytes { bytes, part_size, next } => {
                 let start = *next as usize;
@@ -197,8 +199,8 @@ impl Parts {
                 }
                 let want = (*part_size).min(*len - *read);
                 let (file, offset) = (file.clone(), *read);
+                let mut buffer = budget.buffer(want as usize);
                 let part = tokio::task::spawn_blocking(move || {
-                    let mut buffer = vec![0; want as usize];
                     std::os::unix::fs::FileExt::read_exact_at(&*file, &mut buffer, offset).map(|()| buffer)
                 })
                 .await
@@ -209,7 +211,7 @@ impl Parts {
                     Err(e) => return Err(Error::invalid_input(format!("file: cannot read {}: {e}", path.display()))),
                 };
                 *read += want;
-                Ok(Some(Bytes::from(part)))
+                Ok(Some(budget.bytes(part)))
             }
             Parts::Reader { reader, part_size, first } => {
                 if let Some(first) = first.take() {
@@ -295,7 +297,9 @@ async fn put_multipart(client: &Client, bucket: &str, key: &str, fields: &Object
         .to_owned();
     let mut guard =
         AbortGuard { client: client.clone(), bucket: bucket.to_owned(), key: key.to_owned(), upload_id: Some(upload_id.clone()) };
-    match send_parts_and_complete(client, bucket, key, fields, &upload_id, &mut parts).await {
+    let sent = send_parts_and_complete(client, bucket, key, fields, &upload_id, &mut parts).await;
+    client.upload_budget().trim_if_idle();
+    match sent {
         Ok(uploaded) => {
             guard.upload_id = None;
             Ok(uploaded)
@@ -325,7 +329,7 @@ async fn send_parts_and_complete(
         while let Some(joined) = tasks.try_join_next() {
             done.push(joined_part(joined)?);
         }
-        let Some(body) = parts.next_part().await? else { break };
+        let Some(body) = parts.next_part(client.upload_budget()).await? else { break };
         number += 1;
         if number as u64 > MAX_PARTS {
             return Err(Error::invalid_input(format!(
