@@ -288,8 +288,8 @@ def render(res, results_path):
     w("## What this run does not cover, and caveats\n")
     recursive = res.get("s3flow_recursive")
     for line in (
-        "W2 (100 × 10 MiB) and W6 (the connector service) are not part of issue 4's list; W6 needs `s3flow serve`, "
-        "which does not exist yet.",
+        "W2 (100 × 10 MiB) is not part of issue 4's list. W6 (the connector service against direct S3 calls) has its "
+        "own script and report: `bash bench/w6/run.sh` → [`bench/w6/RESULTS.md`](w6/RESULTS.md).",
         ("s3flow's CLI has directory transfers (`--recursive` found in `s3flow upload --help`), so W3 ran all four "
          "phases with it." if recursive else
          "s3flow's CLI has no directory transfer yet (no `--recursive` in `s3flow upload --help` / `download --help`): "
@@ -299,8 +299,9 @@ def render(res, results_path):
          "as `--recursive` appears in `s3flow upload --help`."),
         "s3flow has no CLI batch mode for pre-signing (`s3flow presign` and `s3flow run presign` sign one URL per "
         "process), so W5's CLI figure is a per-process rate, not a batch rate.",
-        "s3flow today sends one PutObject / one GetObject per object (no multipart, no parallel ranged GETs: another "
-        "branch adds them); its W1 and W4 figures are those of a single stream.",
+        "s3flow's defaults: multipart above 16 MiB with 8 parts of 8 MiB in flight (bodies `UNSIGNED-PAYLOAD` under a "
+        "CRC32 header), ranged GETs above 16 MiB with 8 ranges of 8 MiB in flight written at their offsets, 64 files "
+        "at once in directory transfers, DeleteObjects batches of 1,000 with 8 in flight.",
         "Garage stores data blocks by content hash and removes unreferenced blocks only after a delay. Every W1 source "
         "file (and the ceiling's identical bytes) is uploaded once, untimed, before measurement, so every measured PUT "
         "meets the same server state whatever its place in the order. W4's 8 GiB object is not warmed up (W4 "
