@@ -2,8 +2,8 @@
 //! fault-injecting proxy ([`proxy`]). Every check reads back through a client that does not
 //! go through the proxy.
 //!
-//! `S3FLOW_FAULT_UPLOADS` sets how many uploads the mixed-fault test makes (default 200, so
-//! it stays well under a minute on 2 cores; the full run is 1,000) and
+//! `S3FLOW_FAULT_UPLOADS` sets how many uploads the mixed-fault test makes (default 1,000,
+//! the count) and
 //! `S3FLOW_FAULT_SEED` the seed (default 42).
 
 mod proxy;
@@ -129,7 +129,7 @@ async fn uploads_survive_mixed_faults() {
         c.part_size = Some(5 * 1024 * 1024);
     })
     .await;
-    let count: u64 = std::env::var("S3FLOW_FAULT_UPLOADS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
+    let count: u64 = std::env::var("S3FLOW_FAULT_UPLOADS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
     let mut sizes = bytes(count as usize * 8, seed()).into_iter();
     let mut expected = Vec::new();
     let uploads = futures::stream::iter(0..count).map(|i| {
