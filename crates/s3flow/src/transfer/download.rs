@@ -25,7 +25,7 @@ use crate::client::Client;
 use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
 use crate::transfer::checksum::{self, Checksum, Running};
-use crate::transfer::{ranges, BODY_ATTEMPTS};
+use crate::transfer::{blocking, ranges, BODY_ATTEMPTS};
 
 /// Bytes of a ranged body gathered before one positioned write: few system calls, little memory.
 const WRITE_BATCH: u64 = 1024 * 1024;
@@ -117,11 +117,6 @@ async fn to_file_via(client: &Client, request: &Request, listed: Option<&Listed>
     }
 }
 
-/// Runs file I/O on the blocking pool.
-async fn blocking<T: Send + 'static>(io: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(io).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
-}
-
 /// Writes `chunks`, one after the other, at `offset` of `file`.
 async fn write_at(file: &Arc<std::fs::File>, offset: u64, chunks: Vec<Bytes>, path: &Path) -> Result<()> {
     if chunks.is_empty() {
@@ -145,13 +140,13 @@ async fn fetch_to_file(client: &Client, request: &Request, file: &Arc<std::fs::F
     let Head { mut downloaded, crc } = head(client, request, &what).await?;
     let size = downloaded.size;
     let etag = downloaded.etag.clone();
-    let mut whole = Running::default();
     if size <= client.multipart_threshold() {
+        // `get` checked the body's CRC32 already.
         let got = get(client, request, etag.as_deref(), None, size, crc, &what).await?;
-        whole.update(&got.body);
+        let received = got.body.len() as u64;
         write_at(file, 0, vec![got.body], path).await?;
         downloaded.checksum = got.crc.map(Checksum::crc32);
-        check_size(&whole, size, &what)?;
+        check_size(received, size, &what)?;
         return Ok(downloaded);
     }
     let pieces = ranges(size, client.part_size());
@@ -162,10 +157,11 @@ async fn fetch_to_file(client: &Client, request: &Request, file: &Arc<std::fs::F
         .try_collect()
         .await?;
     crcs.sort_unstable_by_key(|(start, ..)| *start);
+    let mut whole = Running::default();
     for (_, crc, len) in crcs {
         whole.push(crc, len);
     }
-    check_size(&whole, size, &what)?;
+    check_size(whole.len(), size, &what)?;
     if let Some(expected) = crc {
         if whole.crc() != expected {
             return Err(Fetch::Mismatch(mismatch(&what)));
@@ -175,9 +171,9 @@ async fn fetch_to_file(client: &Client, request: &Request, file: &Arc<std::fs::F
     Ok(downloaded)
 }
 
-fn check_size(whole: &Running, size: u64, what: &str) -> Result<()> {
-    if whole.len() != size {
-        return Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: got {} of {size} bytes", whole.len())));
+fn check_size(received: u64, size: u64, what: &str) -> Result<()> {
+    if received != size {
+        return Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: got {received} of {size} bytes")));
     }
     Ok(())
 }
@@ -342,7 +338,7 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
             writer.write_all(&got.body).await.map_err(write)?;
         }
     }
-    check_size(&whole, size, &what)?;
+    check_size(whole.len(), size, &what)?;
     if let Some(expected) = crc {
         if whole.crc() != expected {
             return Err(Fetch::Mismatch(mismatch(&what)));

@@ -123,6 +123,11 @@ impl Drop for Pooled {
     }
 }
 
+/// Runs file I/O on the blocking pool (a panicked task becomes an I/O error).
+pub(crate) async fn blocking<T: Send + 'static>(io: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(io).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
 /// Whole-transfer attempts when a download's body fails its size or checksum check.
 pub const BODY_ATTEMPTS: u32 = 3;
 

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::transfer::checksum::{self, Checksum, Running};
-use crate::transfer::{part_size_for, MAX_PARTS};
+use crate::transfer::{blocking, part_size_for, MAX_PARTS};
 
 /// Where an upload's bytes come from.
 pub enum Source {
@@ -108,26 +108,20 @@ pub async fn put(client: &Client, bucket: &str, key: &str, fields: &ObjectFields
             put_multipart(client, bucket, key, fields, Parts::Bytes { bytes, part_size, next: 0 }).await
         }
         Source::File { path, len } => {
-            let cannot_read = |e: std::io::Error| Error::invalid_input(format!("file: cannot read {}: {e}", path.display()));
+            let cannot_read = |e| cannot_read(&path, e);
             if len <= threshold {
                 // Held while the file is in memory: many small files at once stay bounded too.
                 let _permit = client.upload_budget().take(len).await;
                 // One trip to the blocking pool (open, read, close), not one per call.
                 let read = path.clone();
-                let bytes = tokio::task::spawn_blocking(move || std::fs::read(read))
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-                    .map_err(cannot_read)?;
+                let bytes = blocking(move || std::fs::read(read)).await.map_err(cannot_read)?;
                 if bytes.len() as u64 != len {
                     return Err(changed_while_reading(&path));
                 }
                 return put_single(client, bucket, key, fields, Bytes::from(bytes)).await;
             }
             let open = path.clone();
-            let file = tokio::task::spawn_blocking(move || std::fs::File::open(open))
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-                .map_err(cannot_read)?;
+            let file = blocking(move || std::fs::File::open(open)).await.map_err(cannot_read)?;
             let part_size = part_size_for(len, client.part_size());
             let parts = Parts::File { file: std::sync::Arc::new(file), path, len, part_size, read: 0 };
             put_multipart(client, bucket, key, fields, parts).await
@@ -200,15 +194,14 @@ impl Parts {
                 let want = (*part_size).min(*len - *read);
                 let (file, offset) = (file.clone(), *read);
                 let mut buffer = budget.buffer(want as usize);
-                let part = tokio::task::spawn_blocking(move || {
+                let part = blocking(move || {
                     std::os::unix::fs::FileExt::read_exact_at(&*file, &mut buffer, offset).map(|()| buffer)
                 })
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                .await;
                 let part = match part {
                     Ok(part) => part,
                     Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(changed_while_reading(path)),
-                    Err(e) => return Err(Error::invalid_input(format!("file: cannot read {}: {e}", path.display()))),
+                    Err(e) => return Err(cannot_read(path, e)),
                 };
                 *read += want;
                 Ok(Some(budget.bytes(part)))
@@ -233,6 +226,10 @@ async fn read_up_to<R: AsyncRead + Unpin>(reader: &mut R, limit: u64, what: &str
         .await
         .map_err(|e| Error::invalid_input(format!("{what}: read failed: {e}")))?;
     Ok(Bytes::from(buffer))
+}
+
+fn cannot_read(path: &std::path::Path, e: std::io::Error) -> Error {
+    Error::invalid_input(format!("file: cannot read {}: {e}", path.display()))
 }
 
 fn changed_while_reading(path: &std::path::Path) -> Error {

@@ -118,20 +118,7 @@ pub async fn run(client: &Client, input: DownloadInput) -> Result<DownloadOutput
             version_id: input.version_id.clone(),
         };
         let done = transfer::download::to_file(client, &request, path).await?;
-        return Ok(DownloadOutput {
-            bucket,
-            key: input.key,
-            version_id: done.version_id,
-            etag: fields::etag(done.etag.as_deref()),
-            size: done.size,
-            content_type: done.content_type,
-            last_modified: done.last_modified,
-            metadata: done.metadata,
-            content: None,
-            file: Some(path.to_string_lossy().into_owned()),
-            document: None,
-            checksum: done.checksum,
-        });
+        return Ok(DownloadOutput::of(bucket, input.key, done, Some(path.to_string_lossy().into_owned())));
     }
 
     let what = format!("s3://{bucket}/{}", input.key);
@@ -223,20 +210,27 @@ pub async fn run_to_writer<W: tokio::io::AsyncWrite + Unpin + Send>(
     }
     let request = transfer::download::Request { bucket: bucket.clone(), key: input.key.clone(), version_id: input.version_id };
     let done = transfer::download::to_writer(client, &request, writer).await?;
-    Ok(DownloadOutput {
-        bucket,
-        key: input.key,
-        version_id: done.version_id,
-        etag: fields::etag(done.etag.as_deref()),
-        size: done.size,
-        content_type: done.content_type,
-        last_modified: done.last_modified,
-        metadata: done.metadata,
-        content: None,
-        file: None,
-        document: None,
-        checksum: done.checksum,
-    })
+    Ok(DownloadOutput::of(bucket, input.key, done, None))
+}
+
+impl DownloadOutput {
+    /// The output of a transfer-engine download (no inline content), to `file` if any.
+    fn of(bucket: String, key: String, done: transfer::download::Downloaded, file: Option<String>) -> Self {
+        DownloadOutput {
+            bucket,
+            key,
+            version_id: done.version_id,
+            etag: fields::etag(done.etag.as_deref()),
+            size: done.size,
+            content_type: done.content_type,
+            last_modified: done.last_modified,
+            metadata: done.metadata,
+            content: None,
+            file,
+            document: None,
+            checksum: done.checksum,
+        }
+    }
 }
 
 /// Inline content in the requested form.
