@@ -513,3 +513,75 @@ async fn list_multipart_uploads_with_prefix_delimiter_and_markers() {
     seen.sort();
     assert_eq!(seen, expected);
 }
+
+/// A `FULL_OBJECT` CRC32 named at completion is checked against the assembled object: a wrong
+/// one is `BadDigest` and leaves no object (the upload stays open); the right one is stored and
+/// returned by HEAD with its type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_object_crc32_is_checked_and_kept() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    use base64::Engine as _;
+    let crc32 = |data: &[u8]| base64::engine::general_purpose::STANDARD.encode(s3s::crypto::Crc32::checksum(data));
+    let t = TestServer::start().await;
+    let c = t.client();
+    let b = t.bucket().await;
+    let key = "full.bin";
+    let upload_id = c
+        .create_multipart_upload()
+        .bucket(&b)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let (part1, part2) = (data(5 * MIB, 4), data(999, 5));
+    let mut etags = Vec::new();
+    for (n, body) in [(1, &part1), (2, &part2)] {
+        let out = c
+            .upload_part()
+            .bucket(&b)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(n)
+            .checksum_crc32(crc32(body))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        etags.push(out.e_tag().unwrap().to_owned());
+    }
+    let parts = completed(&[(1, &etags[0]), (2, &etags[1])]);
+    let whole = [part1.as_slice(), part2.as_slice()].concat();
+
+    let wrong = c
+        .complete_multipart_upload()
+        .bucket(&b)
+        .key(key)
+        .upload_id(&upload_id)
+        .checksum_type(ChecksumType::FullObject)
+        .checksum_crc32(crc32(b"something else"))
+        .multipart_upload(parts.clone())
+        .send()
+        .await;
+    assert_eq!(code(wrong), "BadDigest");
+    assert_eq!(code(c.head_object().bucket(&b).key(key).send().await), "NotFound");
+
+    c.complete_multipart_upload()
+        .bucket(&b)
+        .key(key)
+        .upload_id(&upload_id)
+        .checksum_type(ChecksumType::FullObject)
+        .checksum_crc32(crc32(&whole))
+        .multipart_upload(parts)
+        .send()
+        .await
+        .unwrap();
+    let head = c.head_object().bucket(&b).key(key).checksum_mode(ChecksumMode::Enabled).send().await.unwrap();
+    assert_eq!(head.checksum_crc32(), Some(crc32(&whole).as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    assert_eq!(get(&c, &b, key).await, whole);
+}
