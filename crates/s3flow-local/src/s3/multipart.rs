@@ -574,22 +574,6 @@ impl LocalS3 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_ranges_are_inclusive_and_bounded() {
-        assert_eq!(parse_copy_range(Some("bytes=0-9"), 10).unwrap(), (0, 10));
-        assert_eq!(parse_copy_range(Some("bytes=5-5"), 10).unwrap(), (5, 1));
-        assert_eq!(parse_copy_range(None, 10).unwrap(), (0, 10));
-        assert!(parse_copy_range(Some("bytes=0-10"), 10).is_err());
-        assert!(parse_copy_range(Some("bytes=5-4"), 10).is_err());
-        assert!(parse_copy_range(Some("bytes=-4"), 10).is_err());
-        assert!(parse_copy_range(Some("0-4"), 10).is_err());
-    }
-}
-
 /// A `FULL_OBJECT` CRC32 named by CompleteMultipartUpload is checked against the assembled
 /// object and stored, so HEAD and GET return it (as S3 and Garage do); composite checksums are
 /// not kept.
@@ -609,4 +593,20 @@ async fn full_object_crc32(
         return Err(s3_error!(BadDigest, "The CRC32 you specified did not match the calculated checksum."));
     }
     Ok(Checksums { crc32: Some(actual), checksum_type: Some(ChecksumType::FULL_OBJECT.to_owned()), ..Default::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_ranges_are_inclusive_and_bounded() {
+        assert_eq!(parse_copy_range(Some("bytes=0-9"), 10).unwrap(), (0, 10));
+        assert_eq!(parse_copy_range(Some("bytes=5-5"), 10).unwrap(), (5, 1));
+        assert_eq!(parse_copy_range(None, 10).unwrap(), (0, 10));
+        assert!(parse_copy_range(Some("bytes=0-10"), 10).is_err());
+        assert!(parse_copy_range(Some("bytes=5-4"), 10).is_err());
+        assert!(parse_copy_range(Some("bytes=-4"), 10).is_err());
+        assert!(parse_copy_range(Some("0-4"), 10).is_err());
+    }
 }
