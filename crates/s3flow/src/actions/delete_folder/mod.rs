@@ -4,13 +4,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use futures::stream::FuturesUnordered;
-use futures::StreamExt;
+use tokio::task::JoinSet;
 
 use crate::actions::delete_objects::{delete_batch, KeyError, BATCH_SIZE, CONCURRENT_BATCHES};
 use crate::bucket::validate_bucket_name;
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,9 +52,13 @@ pub async fn run(client: &Client, input: DeleteFolderInput) -> Result<DeleteFold
     let mut found = 0u64;
     let mut deleted = 0u64;
     let mut errors = Vec::new();
-    let mut in_flight = FuturesUnordered::new();
-    let mut settle = |result: Result<(u64, Vec<KeyError>)>| -> Result<()> {
-        let (count, failed) = result?;
+    // Spawned, not just pushed into a set of futures: a batch must run while the next page
+    // is listed, not only when its result is awaited.
+    let mut in_flight = JoinSet::new();
+    let mut settle = |joined: std::result::Result<Result<(u64, Vec<KeyError>)>, tokio::task::JoinError>| -> Result<()> {
+        let (count, failed) = joined.map_err(|e| {
+            Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: a delete batch stopped: {e}"))
+        })??;
         deleted += count;
         errors.extend(failed);
         Ok(())
@@ -69,15 +72,15 @@ pub async fn run(client: &Client, input: DeleteFolderInput) -> Result<DeleteFold
         }
         // A page holds at most 1,000 keys (one batch), but a store may send more.
         for batch in keys.chunks(BATCH_SIZE).map(<[String]>::to_vec) {
-            let (client, bucket) = (client.clone(), bucket.clone());
-            in_flight.push(async move { delete_batch(&client, &bucket, &batch).await });
             while in_flight.len() >= CONCURRENT_BATCHES {
-                settle(in_flight.next().await.expect("not empty"))?;
+                settle(in_flight.join_next().await.expect("not empty"))?;
             }
+            let (client, bucket) = (client.clone(), bucket.clone());
+            in_flight.spawn(async move { delete_batch(&client, &bucket, &batch).await });
         }
     }
-    while let Some(result) = in_flight.next().await {
-        settle(result)?;
+    while let Some(joined) = in_flight.join_next().await {
+        settle(joined)?;
     }
     Ok(DeleteFolderOutput {
         bucket,
