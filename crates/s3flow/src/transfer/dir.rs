@@ -10,7 +10,6 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use futures::StreamExt;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -152,17 +151,24 @@ pub fn plan_upload(dir: &Path, prefix: &str, filter: &Filter) -> Result<(Vec<Upl
 }
 
 /// Uploads every file of `dir` under `prefix` (`""` or ending in `/`), `concurrency` at once.
-pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str, options: &DirOptions) -> Result<Summary> {
+pub async fn upload_dir(
+    client: &Client,
+    dir: &Path,
+    bucket: &str,
+    prefix: &str,
+    options: &DirOptions,
+) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     let (items, mut summary) = plan_upload(dir, prefix, &options.filter)?;
-    let concurrency = options.concurrency.unwrap_or(super::DEFAULT_DIR_CONCURRENCY).max(1);
-    let mut results = futures::stream::iter(items)
-        .map(|item| async move {
-            let result = upload_one(client, bucket, &item).await;
+    let (client, bucket) = (client.clone(), Arc::<str>::from(bucket));
+    let work = move |item: UploadItem| {
+        let (client, bucket) = (client.clone(), bucket.clone());
+        async move {
+            let result = upload_one(&client, &bucket, &item).await;
             (item, result)
-        })
-        .buffer_unordered(concurrency);
-    while let Some((item, result)) = results.next().await {
+        }
+    };
+    each_spawned(items, options, work, |item, result| {
         match result {
             Ok(()) => {
                 summary.transferred += 1;
@@ -170,11 +176,43 @@ pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str,
             }
             Err(e) => summary.fail(Some(item.key), Some(item.path.display().to_string()), e),
         }
+        item.len
+    })
+    .await;
+    Ok(summary)
+}
+
+/// Runs `work` on every item, `options.concurrency` at once, each in a task of its own (so a
+/// directory transfer uses every core), and hands each result to `done` as it finishes;
+/// `done` returns the item's bytes for the progress callback.
+async fn each_spawned<I, T, Work>(
+    items: Vec<I>,
+    options: &DirOptions,
+    work: impl Fn(I) -> Work,
+    mut done: impl FnMut(I, Result<T>) -> u64,
+) where
+    I: Send + 'static,
+    T: Send + 'static,
+    Work: std::future::Future<Output = (I, Result<T>)> + Send + 'static,
+{
+    let concurrency = options.concurrency.unwrap_or(super::DEFAULT_DIR_CONCURRENCY).max(1);
+    let mut items = items.into_iter();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        while tasks.len() < concurrency {
+            let Some(item) = items.next() else { break };
+            tasks.spawn(work(item));
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        // A task only fails to join if it panicked, which is a bug: stop and say so.
+        let (item, result) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        let bytes = done(item, result);
         if let Some(progress) = &options.progress {
-            progress(item.len);
+            progress(bytes);
         }
     }
-    Ok(summary)
 }
 
 async fn upload_one(client: &Client, bucket: &str, item: &UploadItem) -> Result<()> {
@@ -246,7 +284,11 @@ pub fn safe_path(dir: &Path, relative: &str) -> Result<PathBuf> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !last {
                     std::fs::create_dir(&path).or_else(|e| {
-                        if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() { Ok(()) } else { Err(e) }
+                        if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
                     })?;
                 }
             }
@@ -258,7 +300,12 @@ pub fn safe_path(dir: &Path, relative: &str) -> Result<PathBuf> {
 
 /// Lists `prefix` and plans one file per object. Folder markers (keys ending in `/`) are
 /// skipped; unsafe keys are reported in the summary and left out.
-pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: &Filter) -> Result<(Vec<DownloadItem>, Summary)> {
+pub async fn plan_download(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    filter: &Filter,
+) -> Result<(Vec<DownloadItem>, Summary)> {
     let mut items = Vec::new();
     let mut summary = Summary::default();
     let mut token = None;
@@ -297,21 +344,28 @@ pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: 
 
 /// Downloads every object under `prefix` into `dir` (created if missing), each file written
 /// beside its target and renamed into place.
-pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Path, options: &DirOptions) -> Result<Summary> {
+pub async fn download_dir(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    dir: &Path,
+    options: &DirOptions,
+) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     // Under a restricted connection, no prefix means the allowed one.
     let prefix = &client.restriction().scope_prefix(bucket, Some(prefix))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::invalid_input(format!("{}: cannot create the folder: {e}", dir.display())))?;
     let (items, mut summary) = plan_download(client, bucket, prefix, &options.filter).await?;
-    let concurrency = options.concurrency.unwrap_or(super::DEFAULT_DIR_CONCURRENCY).max(1);
-    let mut results = futures::stream::iter(items)
-        .map(|item| async move {
-            let result = download_one(client, bucket, dir, &item).await;
+    let (client, bucket, target) = (client.clone(), Arc::<str>::from(bucket), Arc::<Path>::from(dir));
+    let work = move |item: DownloadItem| {
+        let (client, bucket, target) = (client.clone(), bucket.clone(), target.clone());
+        async move {
+            let result = download_one(&client, &bucket, &target, &item).await;
             (item, result)
-        })
-        .buffer_unordered(concurrency);
-    while let Some((item, result)) = results.next().await {
+        }
+    };
+    each_spawned(items, options, work, |item, result| {
         match result {
             Ok(_) => {
                 summary.transferred += 1;
@@ -319,10 +373,9 @@ pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Pat
             }
             Err(e) => summary.fail(Some(item.key), Some(dir.join(&item.relative).display().to_string()), e),
         }
-        if let Some(progress) = &options.progress {
-            progress(item.size);
-        }
-    }
+        item.size
+    })
+    .await;
     Ok(summary)
 }
 
@@ -341,7 +394,8 @@ mod tests {
 
     #[test]
     fn traversal_keys_are_refused() {
-        for bad in ["../x", "a/../../x", "/etc/passwd", "..\\x", "a\\..\\b", "a\0b", "C:/x", "c:x", "a//b", "./x", ".."] {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "..\\x", "a\\..\\b", "a\0b", "C:/x", "c:x", "a//b", "./x", ".."]
+        {
             assert!(unsafe_relative_key(bad).is_some(), "{bad:?}");
         }
         for good in ["x", "a/b.txt", "a..b", "...", "a/.hidden", "ünï cöde/ (1).txt"] {
