@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 use crate::client::Client;
 use crate::encode;
 use crate::error::{Error, ErrorCode, Result};
-use crate::transfer::upload::{with_fields, AbortGuard, ObjectFields};
+use crate::transfer::upload::{guarded, with_fields, ObjectFields};
 use crate::transfer::{part_size_for, ranges};
 
 /// The copy's source, as found by a HEAD.
@@ -31,31 +31,33 @@ pub struct Copied {
 
 /// Copies `source` to `bucket`/`key` in parts of [`Client::part_size`] (grown to fit
 /// 10,000 parts), storing `fields` with the new object.
-pub async fn multipart_copy(client: &Client, source: &CopySource, bucket: &str, key: &str, fields: &ObjectFields) -> Result<Copied> {
+pub async fn multipart_copy(
+    client: &Client,
+    source: &CopySource,
+    bucket: &str,
+    key: &str,
+    fields: &ObjectFields,
+) -> Result<Copied> {
     let what = format!("copy of s3://{}/{} to s3://{bucket}/{key}", source.bucket, source.key);
     let created = with_fields!(client.s3().create_multipart_upload().bucket(bucket).key(key), fields)
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, &what))?;
-    let upload_id = created
-        .upload_id()
-        .ok_or_else(|| Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: no upload id came back")))?
-        .to_owned();
-    let mut guard =
-        AbortGuard { client: client.clone(), bucket: bucket.to_owned(), key: key.to_owned(), upload_id: Some(upload_id.clone()) };
-    match copy_parts(client, source, bucket, key, &upload_id, &what).await {
-        Ok(copied) => {
-            guard.upload_id = None;
-            Ok(copied)
-        }
-        Err(e) => {
-            guard.abort_now().await;
-            Err(e)
-        }
-    }
+    let what = what.as_str();
+    guarded(client, bucket, key, &created, what, |upload_id| async move {
+        copy_parts(client, source, bucket, key, &upload_id, what).await
+    })
+    .await
 }
 
-async fn copy_parts(client: &Client, source: &CopySource, bucket: &str, key: &str, upload_id: &str, what: &str) -> Result<Copied> {
+async fn copy_parts(
+    client: &Client,
+    source: &CopySource,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    what: &str,
+) -> Result<Copied> {
     let copy_source = encode::copy_source(&source.bucket, &source.key, source.version_id.as_deref());
     let part_size = part_size_for(source.size, client.part_size());
     let mut tasks = JoinSet::new();

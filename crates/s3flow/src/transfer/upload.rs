@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, ServerSideEncryption,
@@ -38,7 +39,9 @@ impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Bytes(bytes) => write!(f, "Source::Bytes({} bytes)", bytes.len()),
-            Source::File { path, len } => write!(f, "Source::File({}, {len} bytes)", path.display()),
+            Source::File { path, len } => {
+                write!(f, "Source::File({}, {len} bytes)", path.display())
+            }
             Source::Reader(_) => f.write_str("Source::Reader"),
         }
     }
@@ -155,7 +158,8 @@ async fn put_single(client: &Client, bucket: &str, key: &str, fields: &ObjectFie
         .customize()
         .disable_payload_signing()
         .send()
-        .await.map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{key}")))?;
+        .await
+        .map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{key}")))?;
     Ok(Uploaded {
         etag: out.e_tag().map(str::to_owned),
         version_id: out.version_id().map(str::to_owned),
@@ -167,10 +171,24 @@ async fn put_single(client: &Client, bucket: &str, key: &str, fields: &ObjectFie
 
 /// The parts of a multipart upload, produced in order, one buffer at a time.
 enum Parts {
-    Bytes { bytes: Bytes, part_size: u64, next: u64 },
+    Bytes {
+        bytes: Bytes,
+        part_size: u64,
+        next: u64,
+    },
     /// Read with `pread` on the blocking pool: one trip and no extra copy per part.
-    File { file: std::sync::Arc<std::fs::File>, path: PathBuf, len: u64, part_size: u64, read: u64 },
-    Reader { reader: Box<dyn AsyncRead + Send + Unpin>, part_size: u64, first: Option<Bytes> },
+    File {
+        file: std::sync::Arc<std::fs::File>,
+        path: PathBuf,
+        len: u64,
+        part_size: u64,
+        read: u64,
+    },
+    Reader {
+        reader: Box<dyn AsyncRead + Send + Unpin>,
+        part_size: u64,
+        first: Option<Bytes>,
+    },
 }
 
 impl Parts {
@@ -278,7 +296,13 @@ pub(crate) struct PartDone {
     pub len: u64,
 }
 
-async fn put_multipart(client: &Client, bucket: &str, key: &str, fields: &ObjectFields, mut parts: Parts) -> Result<Uploaded> {
+async fn put_multipart(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    fields: &ObjectFields,
+    mut parts: Parts,
+) -> Result<Uploaded> {
     let what = format!("s3://{bucket}/{key}");
     let created = with_fields!(client.s3().create_multipart_upload().bucket(bucket).key(key), fields)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
@@ -288,18 +312,41 @@ async fn put_multipart(client: &Client, bucket: &str, key: &str, fields: &Object
         .send()
         .await
         .map_err(|e| Error::from_sdk(e, &what))?;
+    let sent = guarded(client, bucket, key, &created, &what, |upload_id| async move {
+        send_parts_and_complete(client, bucket, key, fields, &upload_id, &mut parts).await
+    })
+    .await;
+    client.upload_budget().trim_if_idle();
+    sent
+}
+
+/// Runs `work` with the id of the multipart upload `created` started; the upload is aborted
+/// if the work fails (before returning) or is dropped (by the guard).
+pub(crate) async fn guarded<T, Work>(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    created: &CreateMultipartUploadOutput,
+    what: &str,
+    work: impl FnOnce(String) -> Work,
+) -> Result<T>
+where
+    Work: std::future::Future<Output = Result<T>>,
+{
     let upload_id = created
         .upload_id()
         .ok_or_else(|| Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: no upload id came back")))?
         .to_owned();
-    let mut guard =
-        AbortGuard { client: client.clone(), bucket: bucket.to_owned(), key: key.to_owned(), upload_id: Some(upload_id.clone()) };
-    let sent = send_parts_and_complete(client, bucket, key, fields, &upload_id, &mut parts).await;
-    client.upload_budget().trim_if_idle();
-    match sent {
-        Ok(uploaded) => {
+    let mut guard = AbortGuard {
+        client: client.clone(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        upload_id: Some(upload_id.clone()),
+    };
+    match work(upload_id).await {
+        Ok(done) => {
             guard.upload_id = None;
-            Ok(uploaded)
+            Ok(done)
         }
         Err(e) => {
             guard.abort_now().await;
@@ -326,14 +373,17 @@ async fn send_parts_and_complete(
         while let Some(joined) = tasks.try_join_next() {
             done.push(joined_part(joined)?);
         }
-        let Some(body) = parts.next_part(client.upload_budget()).await? else { break };
+        let Some(body) = parts.next_part(client.upload_budget()).await? else {
+            break;
+        };
         number += 1;
         if number as u64 > MAX_PARTS {
             return Err(Error::invalid_input(format!(
                 "{what}: the input needs more than {MAX_PARTS} parts; raise part_size"
             )));
         }
-        let (client, bucket, key, upload_id) = (client.clone(), bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        let (client, bucket, key, upload_id) =
+            (client.clone(), bucket.to_owned(), key.to_owned(), upload_id.to_owned());
         tasks.spawn(async move {
             let _permit = permit;
             upload_part(&client, &bucket, &key, &upload_id, number, body).await
@@ -382,7 +432,14 @@ pub(crate) fn joined_part(joined: std::result::Result<Result<PartDone>, tokio::t
     joined.map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("a part upload stopped: {e}")))?
 }
 
-async fn upload_part(client: &Client, bucket: &str, key: &str, upload_id: &str, number: i32, body: Bytes) -> Result<PartDone> {
+async fn upload_part(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    number: i32,
+    body: Bytes,
+) -> Result<PartDone> {
     let len = body.len() as u64;
     let crc = checksum::crc32(&body);
     let out = client
