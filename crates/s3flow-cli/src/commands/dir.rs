@@ -10,13 +10,40 @@ use s3flow::{Client, Result};
 
 use super::Outcome;
 
-/// `--include`/`--exclude`/`--concurrency` into the library's options.
-pub fn options(include: &[String], exclude: &[String], concurrency: Option<u16>) -> Result<DirOptions> {
-    Ok(DirOptions {
-        filter: Filter::new(include, exclude)?,
-        concurrency: concurrency.map(usize::from),
-        ..DirOptions::default()
-    })
+/// `--include`, `--exclude` and `--concurrency`, shared by `upload` and `download`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DirArgs {
+    /// With --recursive: only paths (relative to the folder or prefix) matching this glob,
+    /// repeatable.
+    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    pub include: Vec<String>,
+
+    /// With --recursive: skip paths (relative to the folder or prefix) matching this glob,
+    /// repeatable.
+    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    pub exclude: Vec<String>,
+
+    /// With --recursive: files in flight at once (default 64). Memory is bounded by the
+    /// part budget, not by this; a store with slow metadata writes may prefer fewer.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "recursive",
+        value_parser = clap::value_parser!(u16).range(1..),
+        help_heading = "Directories"
+    )]
+    pub concurrency: Option<u16>,
+}
+
+impl DirArgs {
+    /// Into the library's options.
+    pub fn options(&self) -> Result<DirOptions> {
+        Ok(DirOptions {
+            filter: Filter::new(&self.include, &self.exclude)?,
+            concurrency: self.concurrency.map(usize::from),
+            ..DirOptions::default()
+        })
+    }
 }
 
 /// A bar on stderr when it is a terminal; none when piped.
@@ -26,10 +53,8 @@ fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::Prog
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.set_message(label.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -41,11 +66,7 @@ fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::Prog
 fn outcome(summary: Summary) -> Result<Outcome> {
     let failed = summary.failed;
     let value = serde_json::to_value(summary).expect("a summary serializes");
-    Ok(if failed > 0 {
-        Outcome::Partial(value)
-    } else {
-        Outcome::Json(value)
-    })
+    Ok(if failed > 0 { Outcome::Partial(value) } else { Outcome::Json(value) })
 }
 
 pub async fn upload(

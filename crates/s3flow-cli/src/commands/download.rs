@@ -44,49 +44,19 @@ pub struct DownloadArgs {
     #[arg(long, short = 'r', help_heading = "Directories")]
     pub recursive: bool,
 
-    /// With --recursive: only keys whose path under the prefix matches this glob, repeatable.
-    #[arg(
-        long,
-        value_name = "GLOB",
-        requires = "recursive",
-        help_heading = "Directories"
-    )]
-    pub include: Vec<String>,
-
-    /// With --recursive: skip keys whose path under the prefix matches this glob, repeatable.
-    #[arg(
-        long,
-        value_name = "GLOB",
-        requires = "recursive",
-        help_heading = "Directories"
-    )]
-    pub exclude: Vec<String>,
-
-    /// With --recursive: objects in flight at once (default 64). Memory is bounded by the
-    /// part budget, not by this; a store with slow metadata writes may prefer fewer.
-    #[arg(
-        long,
-        value_name = "N",
-        requires = "recursive",
-        value_parser = clap::value_parser!(u16).range(1..),
-        help_heading = "Directories"
-    )]
-    pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub dir: super::dir::DirArgs,
 }
 
 pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
     if args.recursive {
         let Some(dest) = args.dest.as_deref().filter(|d| *d != "-") else {
-            return Err(Error::invalid_input(
-                "--recursive: give s3://bucket/prefix/ and a directory",
-            ));
+            return Err(Error::invalid_input("--recursive: give s3://bucket/prefix/ and a directory"));
         };
         let target = S3Uri::parse(&args.uri)?;
-        let options = super::dir::options(&args.include, &args.exclude, args.concurrency)?;
+        let options = args.dir.options()?;
         let client = connect(connection).await?;
-        let bucket = client
-            .restriction()
-            .bucket_or_default(target.bucket.as_deref())?;
+        let bucket = client.restriction().bucket_or_default(target.bucket.as_deref())?;
         let prefix = super::upload::folder_prefix(target.key.as_deref());
         return super::dir::download(&client, &bucket, &prefix, Path::new(dest), options).await;
     }
@@ -107,9 +77,7 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
         }
         Some("-") => {
             if input.as_.is_some() {
-                return Err(Error::invalid_input(
-                    "--as: not with DEST -, which writes the raw bytes",
-                ));
+                return Err(Error::invalid_input("--as: not with DEST -, which writes the raw bytes"));
             }
             if input.range.is_none() {
                 // Streamed in order, parallel ranges for large objects, bounded buffers.
@@ -127,21 +95,12 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
                 Some(Content::Base64(encoded)) => base64::engine::general_purpose::STANDARD
                     .decode(encoded)
                     .map(Outcome::Raw)
-                    .map_err(|e| {
-                        Error::new(ErrorCode::UpstreamUnavailable, format!("{}: {e}", args.uri))
-                    }),
-                _ => Err(Error::new(
-                    ErrorCode::UpstreamUnavailable,
-                    format!("{}: no content came back", args.uri),
-                )),
+                    .map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("{}: {e}", args.uri))),
+                _ => Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{}: no content came back", args.uri))),
             }
         }
         Some(dest) => {
-            input.to = Some(
-                file_target(dest, &input.key)?
-                    .to_string_lossy()
-                    .into_owned(),
-            );
+            input.to = Some(file_target(dest, &input.key)?.to_string_lossy().into_owned());
             input.as_.get_or_insert(DownloadAs::File);
             let client = connect(connection).await?;
             json(download::run(&client, input).await?)
@@ -157,9 +116,7 @@ fn file_target(dest: &str, key: &str) -> Result<PathBuf> {
     }
     match key_file_name(key) {
         Some(name) => Ok(path.join(name)),
-        None => Err(Error::invalid_input(format!(
-            "DEST: the key {key:?} has no usable file name; give a file path"
-        ))),
+        None => Err(Error::invalid_input(format!("DEST: the key {key:?} has no usable file name; give a file path"))),
     }
 }
 
@@ -171,18 +128,9 @@ mod tests {
     fn directories_get_the_key_name() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().to_str().unwrap();
-        assert_eq!(
-            file_target(dest, "a/b/r.pdf").unwrap(),
-            dir.path().join("r.pdf")
-        );
-        assert_eq!(
-            file_target("out/", "r.pdf").unwrap(),
-            Path::new("out/").join("r.pdf")
-        );
-        assert_eq!(
-            file_target("out.pdf", "a/r.pdf").unwrap(),
-            Path::new("out.pdf")
-        );
+        assert_eq!(file_target(dest, "a/b/r.pdf").unwrap(), dir.path().join("r.pdf"));
+        assert_eq!(file_target("out/", "r.pdf").unwrap(), Path::new("out/").join("r.pdf"));
+        assert_eq!(file_target("out.pdf", "a/r.pdf").unwrap(), Path::new("out.pdf"));
         assert!(file_target(dest, "a/..").is_err());
         assert!(file_target(dest, "folder/").is_err());
     }
