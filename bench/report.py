@@ -148,7 +148,9 @@ def render(res, results_path):
         e3 = [e for e in res["W3"] if e["op"] != "notes"]
         n = e3[0]["objects"]
         w(f"## W3: {n:,} × 4 KiB objects: upload a directory, list all, download all, delete all\n")
-        w("Objects per second, median (ratio to the best peer of the phase; CPU s; peak RSS).\n")
+        w("Objects per second, median (ratio to the best peer of the phase; client CPU s; Garage's CPU s "
+          "meanwhile; client peak RSS). When client and server CPU add up to about 2 × the phase's wall "
+          "time, both cores were busy and the server's share bounds what any client can do.\n")
         phases = ("upload", "list", "download", "delete")
         w("| tool | " + " | ".join(phases) + " |")
         w("|---|" + "---|" * len(phases))
@@ -166,7 +168,8 @@ def render(res, results_path):
                     continue
                 b = best[ph]
                 cells.append(f"{f(e['objects_per_s'], 0)} ({ratio(e['objects_per_s'] / b['objects_per_s']) if b else '—'}; "
-                             f"{f(e['cpu'], 1)} s; {mib(e['rss_kib'])})" + ("" if status(e) == "ok" else f" {status(e)}"))
+                             f"{f(e['cpu'], 1)} s; " + (f"server {f(e['server_cpu'], 1)} s; " if e.get("server_cpu") is not None else "")
+                             + f"{mib(e['rss_kib'])})" + ("" if status(e) == "ok" else f" {status(e)}"))
             w(f"| {tool if tool == 's3flow' else tool + ' ' + variant} | " + " | ".join(cells) + " |")
         w("")
         if ceil.get("ok"):

@@ -23,7 +23,7 @@ pub struct DirArgs {
     #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
     pub exclude: Vec<String>,
 
-    /// With --recursive: files in flight at once (default 64). Memory is bounded by the
+    /// With --recursive: files in flight at once (default 256). Memory is bounded by the
     /// part budget, not by this; a store with slow metadata writes may prefer fewer.
     #[arg(
         long,
