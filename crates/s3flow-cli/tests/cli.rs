@@ -724,6 +724,28 @@ fn presign_get_and_put_links_work() {
 }
 
 #[test]
+fn the_shared_aws_s3_endpoint_variable_is_followed() {
+    // Only the AWS variables, with the S3-specific endpoint: requests and pre-signed links both
+    // go to it (path style), not to s3.amazonaws.com.
+    let ep = endpoint();
+    let b = new_bucket("awsenv");
+    let aws = |args: &[&str]| {
+        let mut cmd = command();
+        cmd.env("AWS_ENDPOINT_URL_S3", &ep.url)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9/not-this-one")
+            .env("AWS_ACCESS_KEY_ID", &ep.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &ep.secret_key)
+            .env("AWS_REGION", &ep.region);
+        run(cmd.args(args), None)
+    };
+    aws(&["upload", "--text", "via env", &format!("s3://{b}/k.txt")]).ok();
+    let url = aws(&["presign", &format!("s3://{b}/k.txt")]).ok()["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{}/{b}/k.txt?", ep.url.trim_end_matches('/'))), "{url}");
+    let body = block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
+    assert_eq!(body, "via env");
+}
+
+#[test]
 fn presign_expiry_limits() {
     let b = new_bucket("expiry");
     for expires in ["0", "8d", "soon"] {

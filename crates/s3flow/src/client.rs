@@ -90,7 +90,7 @@ impl Client {
         };
         let sdk_config = load_sdk_config(&connection, &connection.auth, http_client.clone()).await?;
         let region = sdk_config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_owned());
-        let endpoint = connection.endpoint.clone().or_else(|| sdk_config.endpoint_url().map(str::to_owned));
+        let endpoint = connection.endpoint.clone().or_else(|| shared_s3_endpoint(&sdk_config));
 
         let path_style = connection.force_path_style.unwrap_or(endpoint.is_some() || connection.path_style());
         let mut s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
@@ -183,7 +183,7 @@ impl Client {
         &self.inner.region
     }
 
-    /// The custom endpoint, if any (from the connection or `AWS_ENDPOINT_URL`).
+    /// The custom endpoint, if any (from the connection, `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`).
     pub fn endpoint(&self) -> Option<&str> {
         self.inner.endpoint.as_deref()
     }
@@ -322,6 +322,18 @@ fn timeouts(connection: &Connection) -> TimeoutConfig {
         timeouts = timeouts.operation_attempt_timeout(Duration::from_secs(seconds));
     }
     timeouts.build()
+}
+
+/// The endpoint the shared AWS configuration gives S3, as the SDK reads it: `AWS_ENDPOINT_URL_S3`
+/// or a profile's `services` section before `AWS_ENDPOINT_URL`/`endpoint_url`. Kept here too
+/// (not only in the SDK client) so path style and pre-signed links follow it.
+fn shared_s3_endpoint(sdk_config: &aws_types::SdkConfig) -> Option<String> {
+    use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+    let key = ServiceConfigKey::builder().service_id("S3").env("AWS_ENDPOINT_URL").profile("endpoint_url").build().ok()?;
+    sdk_config
+        .service_config()
+        .and_then(|config| config.load_config(key))
+        .or_else(|| sdk_config.endpoint_url().map(str::to_owned))
 }
 
 /// The SDK's hyper client with rustls on ring, trusting the system roots plus `ca_bundle`.
