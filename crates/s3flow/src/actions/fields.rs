@@ -144,8 +144,46 @@ pub fn etag(value: Option<&str>) -> Option<String> {
     value.map(|e| e.trim_matches('"').to_owned())
 }
 
+/// The bytes of an inline body: `text` as is, `base64` decoded (whitespace and line breaks
+/// ignored: MIME tools wrap it at 76 columns), or `json` serialized; `None` when none is given.
+/// Callers check first that at most one is.
+pub fn inline_body(
+    text: Option<&str>,
+    base64: Option<&str>,
+    json: Option<&serde_json::Value>,
+) -> Result<Option<bytes::Bytes>> {
+    use base64::Engine;
+    if let Some(text) = text {
+        return Ok(Some(bytes::Bytes::copy_from_slice(text.as_bytes())));
+    }
+    if let Some(encoded) = base64 {
+        let cleaned: Vec<u8> = encoded.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        return base64::engine::general_purpose::STANDARD
+            .decode(cleaned)
+            .map(|bytes| Some(bytes.into()))
+            .map_err(|e| Error::invalid_input(format!("base64: not valid base64: {e}")));
+    }
+    if let Some(json) = json {
+        return serde_json::to_vec(json)
+            .map(|bytes| Some(bytes.into()))
+            .map_err(|e| Error::invalid_input(format!("json: {e}")));
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inline_bodies_decode_text_wrapped_base64_and_json() {
+        let body = |t, b, j: Option<&serde_json::Value>| super::inline_body(t, b, j).map(|b| b.map(|b| b.to_vec()));
+        assert_eq!(body(Some("hi"), None, None).unwrap(), Some(b"hi".to_vec()));
+        assert_eq!(body(None, Some(" aGVs\r\nbG8=\n"), None).unwrap(), Some(b"hello".to_vec()));
+        assert_eq!(body(None, None, Some(&serde_json::json!({"a": 1}))).unwrap(), Some(br#"{"a":1}"#.to_vec()));
+        assert_eq!(body(None, None, None).unwrap(), None);
+        let err = body(None, Some("not base64!!"), None).unwrap_err();
+        assert_eq!(err.code, crate::error::ErrorCode::InvalidInput);
+    }
+
     use super::*;
 
     #[test]

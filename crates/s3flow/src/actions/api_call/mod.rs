@@ -11,13 +11,13 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use base64::Engine;
 use bytes::Bytes;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::actions::download::{render, Content, DownloadAs, DEFAULT_MAX_INLINE_BYTES};
+use crate::actions::fields;
 use crate::bucket::validate_bucket_name;
 use crate::client::Client;
 use crate::encode;
@@ -207,19 +207,7 @@ fn body_of(input: &ApiCallInput) -> Result<Bytes> {
     if count > 1 {
         return Err(Error::invalid_input("body: give only one of text, base64 or json"));
     }
-    if let Some(text) = &input.text {
-        return Ok(Bytes::from(text.clone()));
-    }
-    if let Some(encoded) = &input.base64 {
-        return base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map(Bytes::from)
-            .map_err(|e| Error::invalid_input(format!("base64: not valid base64: {e}")));
-    }
-    if let Some(json) = &input.json {
-        return serde_json::to_vec(json).map(Bytes::from).map_err(|e| Error::invalid_input(format!("json: {e}")));
-    }
-    Ok(Bytes::new())
+    Ok(fields::inline_body(input.text.as_deref(), input.base64.as_deref(), input.json.as_ref())?.unwrap_or_default())
 }
 
 /// Signs in place with SigV4 for S3: single URI encoding, no path normalization, payload hash

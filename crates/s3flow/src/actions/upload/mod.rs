@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 
-use base64::Engine;
 use bytes::Bytes;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -239,19 +238,9 @@ async fn body_of(input: &UploadInput) -> Result<(Source, Option<String>, Option<
         0 => return Err(Error::invalid_input("content: give one of text, base64, json, file or document")),
         _ => return Err(Error::invalid_input("content: give only one of text, base64, json, file or document")),
     }
-    if let Some(text) = &input.text {
-        return Ok((Source::Bytes(Bytes::from(text.clone())), None, None));
-    }
-    if let Some(encoded) = &input.base64 {
-        let cleaned: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(cleaned.as_bytes())
-            .map_err(|e| Error::invalid_input(format!("base64: not valid base64: {e}")))?;
-        return Ok((Source::Bytes(Bytes::from(bytes)), None, None));
-    }
-    if let Some(json) = &input.json {
-        let bytes = serde_json::to_vec(json).map_err(|e| Error::invalid_input(format!("json: {e}")))?;
-        return Ok((Source::Bytes(Bytes::from(bytes)), None, Some("application/json")));
+    if let Some(bytes) = fields::inline_body(input.text.as_deref(), input.base64.as_deref(), input.json.as_ref())? {
+        let content_type = input.json.is_some().then_some("application/json");
+        return Ok((Source::Bytes(bytes), None, content_type));
     }
     if let Some(bytes) = &input.bytes {
         return Ok((Source::Bytes(bytes.clone()), None, None));
