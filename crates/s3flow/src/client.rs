@@ -84,7 +84,7 @@ impl Client {
         let plain = connection.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))
             && matches!(connection.auth, Auth::AccessKey { .. });
         let http_client = if plain {
-            aws_smithy_http_client::Builder::new().build_http()
+            crate::plain_http::client()
         } else {
             sdk_http_client(ca_bundle.as_deref())?
         };
@@ -328,7 +328,7 @@ fn timeouts(connection: &Connection) -> TimeoutConfig {
 /// or a profile's `services` section before `AWS_ENDPOINT_URL`/`endpoint_url`. Kept here too
 /// (not only in the SDK client) so path style and pre-signed links follow it.
 fn shared_s3_endpoint(sdk_config: &aws_types::SdkConfig) -> Option<String> {
-    use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+    use aws_types::service_config::ServiceConfigKey;
     let key = ServiceConfigKey::builder().service_id("S3").env("AWS_ENDPOINT_URL").profile("endpoint_url").build().ok()?;
     sdk_config
         .service_config()

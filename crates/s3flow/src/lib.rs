@@ -25,6 +25,7 @@ pub mod bucket;
 pub mod client;
 pub mod connection;
 pub mod encode;
+pub(crate) mod plain_http;
 pub mod error;
 pub mod restrict;
 pub mod template;
