@@ -34,6 +34,8 @@ struct Args {
     serve_pid: Option<u32>,
     big_mib: u64,
     markdown: Option<String>,
+    /// The operations to measure (default: all of OPS); `--ops head --big-mib 0` for a profile.
+    ops: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -49,6 +51,7 @@ fn parse_args() -> Args {
         serve_pid: None,
         big_mib: 1024,
         markdown: None,
+        ops: OPS.iter().map(|op| op.to_string()).collect(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +70,10 @@ fn parse_args() -> Args {
             "--serve-pid" => a.serve_pid = Some(v().parse().expect("--serve-pid")),
             "--big-mib" => a.big_mib = v().parse().expect("--big-mib"),
             "--markdown" => a.markdown = Some(v()),
+            "--ops" => {
+                a.ops = v().split(',').map(str::to_owned).collect();
+                assert!(a.ops.iter().all(|op| OPS.contains(&op.as_str())), "--ops: one of {OPS:?}");
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -362,7 +369,7 @@ async fn main() {
 
     let mut cells = Vec::new();
     let mut added = Vec::new();
-    for op in OPS {
+    for op in OPS.into_iter().filter(|op| args.ops.iter().any(|o| o == op)) {
         for &conc in &args.concurrency {
             let d = cell(&ctx, op, false, conc, args.requests).await;
             let s = cell(&ctx, op, true, conc, args.requests).await;
