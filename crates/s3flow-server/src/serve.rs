@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use s3flow::{Connection, Error, ErrorCode, Result};
 use s3flow_local::{LocalConfig, LocalServer};
 
@@ -92,7 +93,9 @@ pub async fn serve(
     // SHUTDOWN_GRACE, so one stalled client cannot hold the process forever.
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(
-        axum::serve(listener, crate::app(state))
+        // TCP_NODELAY: a streamed response goes out as a head, then body chunks; with Nagle on,
+        // a small body waits for the client's delayed ACK of the head (~40 ms on keep-alive).
+        axum::serve(listener.tap_io(|tcp| drop(tcp.set_nodelay(true))), crate::app(state))
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!(target: "s3flow::serve", "stopping: finishing the requests in flight");
