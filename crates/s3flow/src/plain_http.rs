@@ -8,7 +8,9 @@
 //! TCP_QUICKACK before each read turns the delayed ACK off; it is one `setsockopt` per read.
 //! TLS endpoints keep the SDK's own client.
 
+use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,7 +26,7 @@ use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector as TcpConnector};
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -34,21 +36,36 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A shared HTTP client for plain-HTTP endpoints whose connections ACK at once.
 pub fn client() -> SharedHttpClient {
-    SharedHttpClient::new(QuickAckClient)
+    SharedHttpClient::new(QuickAckClient::default())
 }
 
-#[derive(Debug)]
-struct QuickAckClient;
+/// The connector (and so the connection pool) for each pair of connect and read timeouts:
+/// the SDK asks for a connector on every attempt, and a new one would mean a new pool.
+#[derive(Debug, Default)]
+struct QuickAckClient {
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
+}
+
+/// Connect and read timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl HttpClient for QuickAckClient {
     fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
-        let mut tcp = TcpConnector::new();
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(settings.connect_timeout());
-        let client = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(QuickAckConnector(tcp));
-        SharedHttpConnector::new(Connector { client, read_timeout: settings.read_timeout() })
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        connectors
+            .entry(key)
+            .or_insert_with(|| {
+                let mut tcp = TcpConnector::new();
+                tcp.set_nodelay(true);
+                tcp.set_connect_timeout(key.0);
+                let client = HyperClient::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
+                    .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                    .build(QuickAckConnector(tcp));
+                SharedHttpConnector::new(Connector { client, read_timeout: key.1 })
+            })
+            .clone()
     }
 }
 
