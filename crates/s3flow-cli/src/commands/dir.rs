@@ -15,12 +15,22 @@ use super::Outcome;
 pub struct DirArgs {
     /// With --recursive: only paths (relative to the folder or prefix) matching this glob,
     /// repeatable.
-    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
     pub include: Vec<String>,
 
     /// With --recursive: skip paths (relative to the folder or prefix) matching this glob,
     /// repeatable.
-    #[arg(long, value_name = "GLOB", requires = "recursive", help_heading = "Directories")]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        requires = "recursive",
+        help_heading = "Directories"
+    )]
     pub exclude: Vec<String>,
 
     /// With --recursive: files in flight at once (default 256). Memory is bounded by the
@@ -53,8 +63,10 @@ fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::Prog
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} {pos} files, {bytes_per_sec} [{elapsed}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.set_message(label.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -66,7 +78,11 @@ fn progress_bar(options: &mut DirOptions, label: &str) -> Option<indicatif::Prog
 fn outcome(summary: Summary) -> Result<Outcome> {
     let failed = summary.failed;
     let value = serde_json::to_value(summary).expect("a summary serializes");
-    Ok(if failed > 0 { Outcome::Partial(value) } else { Outcome::Json(value) })
+    Ok(if failed > 0 {
+        Outcome::Partial(value)
+    } else {
+        Outcome::Json(value)
+    })
 }
 
 pub async fn upload(

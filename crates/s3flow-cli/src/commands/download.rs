@@ -51,12 +51,16 @@ pub struct DownloadArgs {
 pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outcome> {
     if args.recursive {
         let Some(dest) = args.dest.as_deref().filter(|d| *d != "-") else {
-            return Err(Error::invalid_input("--recursive: give s3://bucket/prefix/ and a directory"));
+            return Err(Error::invalid_input(
+                "--recursive: give s3://bucket/prefix/ and a directory",
+            ));
         };
         let target = S3Uri::parse(&args.uri)?;
         let options = args.dir.options()?;
         let client = connect(connection).await?;
-        let bucket = client.restriction().bucket_or_default(target.bucket.as_deref())?;
+        let bucket = client
+            .restriction()
+            .bucket_or_default(target.bucket.as_deref())?;
         let prefix = super::upload::folder_prefix(target.key.as_deref());
         return super::dir::download(&client, &bucket, &prefix, Path::new(dest), options).await;
     }
@@ -77,7 +81,9 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
         }
         Some("-") => {
             if input.as_.is_some() {
-                return Err(Error::invalid_input("--as: not with DEST -, which writes the raw bytes"));
+                return Err(Error::invalid_input(
+                    "--as: not with DEST -, which writes the raw bytes",
+                ));
             }
             if input.range.is_none() {
                 // Streamed in order, parallel ranges for large objects, bounded buffers.
@@ -95,12 +101,21 @@ pub async fn run(args: DownloadArgs, connection: &ConnectionArgs) -> Result<Outc
                 Some(Content::Base64(encoded)) => base64::engine::general_purpose::STANDARD
                     .decode(encoded)
                     .map(Outcome::Raw)
-                    .map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("{}: {e}", args.uri))),
-                _ => Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{}: no content came back", args.uri))),
+                    .map_err(|e| {
+                        Error::new(ErrorCode::UpstreamUnavailable, format!("{}: {e}", args.uri))
+                    }),
+                _ => Err(Error::new(
+                    ErrorCode::UpstreamUnavailable,
+                    format!("{}: no content came back", args.uri),
+                )),
             }
         }
         Some(dest) => {
-            input.to = Some(file_target(dest, &input.key)?.to_string_lossy().into_owned());
+            input.to = Some(
+                file_target(dest, &input.key)?
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             input.as_.get_or_insert(DownloadAs::File);
             let client = connect(connection).await?;
             json(download::run(&client, input).await?)
@@ -116,7 +131,9 @@ fn file_target(dest: &str, key: &str) -> Result<PathBuf> {
     }
     match key_file_name(key) {
         Some(name) => Ok(path.join(name)),
-        None => Err(Error::invalid_input(format!("DEST: the key {key:?} has no usable file name; give a file path"))),
+        None => Err(Error::invalid_input(format!(
+            "DEST: the key {key:?} has no usable file name; give a file path"
+        ))),
     }
 }
 
@@ -128,9 +145,18 @@ mod tests {
     fn directories_get_the_key_name() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().to_str().unwrap();
-        assert_eq!(file_target(dest, "a/b/r.pdf").unwrap(), dir.path().join("r.pdf"));
-        assert_eq!(file_target("out/", "r.pdf").unwrap(), Path::new("out/").join("r.pdf"));
-        assert_eq!(file_target("out.pdf", "a/r.pdf").unwrap(), Path::new("out.pdf"));
+        assert_eq!(
+            file_target(dest, "a/b/r.pdf").unwrap(),
+            dir.path().join("r.pdf")
+        );
+        assert_eq!(
+            file_target("out/", "r.pdf").unwrap(),
+            Path::new("out/").join("r.pdf")
+        );
+        assert_eq!(
+            file_target("out.pdf", "a/r.pdf").unwrap(),
+            Path::new("out.pdf")
+        );
         assert!(file_target(dest, "a/..").is_err());
         assert!(file_target(dest, "folder/").is_err());
     }

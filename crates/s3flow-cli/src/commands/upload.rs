@@ -122,14 +122,20 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
     let target = target.map(S3Uri::parse).transpose()?;
     if args.recursive {
         let (Some(source), Some(target)) = (source, target) else {
-            return Err(Error::invalid_input("--recursive: give a directory and s3://bucket/prefix/"));
+            return Err(Error::invalid_input(
+                "--recursive: give a directory and s3://bucket/prefix/",
+            ));
         };
         if !Path::new(source).is_dir() {
-            return Err(Error::invalid_input(format!("SRC: {source:?} is not a directory (--recursive)")));
+            return Err(Error::invalid_input(format!(
+                "SRC: {source:?} is not a directory (--recursive)"
+            )));
         }
         let options = args.dir.options()?;
         let client = connect(connection).await?;
-        let bucket = client.restriction().bucket_or_default(target.bucket.as_deref())?;
+        let bucket = client
+            .restriction()
+            .bucket_or_default(target.bucket.as_deref())?;
         let prefix = folder_prefix(target.key.as_deref());
         return super::dir::upload(&client, Path::new(source), &bucket, &prefix, options).await;
     }
@@ -138,7 +144,11 @@ pub async fn run(args: UploadArgs, connection: &ConnectionArgs) -> Result<Outcom
         key: target.and_then(|t| t.key),
         text: args.text.clone(),
         base64: args.base64.clone(),
-        json: args.json.as_deref().map(|j| parse_json("--json", j)).transpose()?,
+        json: args
+            .json
+            .as_deref()
+            .map(|j| parse_json("--json", j))
+            .transpose()?,
         content_type: args.content_type.clone(),
         acl: parse_enum_opt("--acl", args.acl.as_deref())?,
         metadata: map_of(args.metadata.clone()),
@@ -195,20 +205,28 @@ mod tests {
     }
 
     fn args(argv: &[&str]) -> UploadArgs {
-        Probe::try_parse_from(std::iter::once("upload").chain(argv.iter().copied())).unwrap().upload
+        Probe::try_parse_from(std::iter::once("upload").chain(argv.iter().copied()))
+            .unwrap()
+            .upload
     }
 
     #[test]
     fn positionals() {
         let a = args(&["r.pdf", "s3://b/k"]);
-        assert_eq!(a.source_and_target().unwrap(), (Some("r.pdf"), Some("s3://b/k")));
+        assert_eq!(
+            a.source_and_target().unwrap(),
+            (Some("r.pdf"), Some("s3://b/k"))
+        );
         let a = args(&["--text", "hi", "s3://b/k"]);
         assert_eq!(a.source_and_target().unwrap(), (None, Some("s3://b/k")));
         let a = args(&["r.pdf"]);
         assert_eq!(a.source_and_target().unwrap(), (Some("r.pdf"), None));
         // Two content sources reach the library, which refuses them.
         let a = args(&["--text", "hi", "r.pdf", "s3://b/k"]);
-        assert_eq!(a.source_and_target().unwrap(), (Some("r.pdf"), Some("s3://b/k")));
+        assert_eq!(
+            a.source_and_target().unwrap(),
+            (Some("r.pdf"), Some("s3://b/k"))
+        );
         let err = args(&["s3://b/k"]).source_and_target().unwrap_err();
         assert_eq!(err.code, s3flow::ErrorCode::InvalidInput);
     }

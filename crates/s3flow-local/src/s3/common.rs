@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use http::HeaderMap;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use s3s::dto::{ChecksumAlgorithm, ETag, ETagCondition, ObjectCannedACL, Owner, StorageClass, Timestamp};
+use s3s::dto::{
+    ChecksumAlgorithm, ETag, ETagCondition, ObjectCannedACL, Owner, StorageClass, Timestamp,
+};
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use time::OffsetDateTime;
 
@@ -26,7 +28,10 @@ const MAX_TAG_VALUE_CHARS: usize = 256;
 
 /// The owner of every bucket and object: a canonical-user-like id derived from the name.
 pub fn owner() -> Owner {
-    Owner { display_name: Some(OWNER_NAME.to_owned()), id: Some(key_hash(OWNER_NAME)) }
+    Owner {
+        display_name: Some(OWNER_NAME.to_owned()),
+        id: Some(key_hash(OWNER_NAME)),
+    }
 }
 
 pub fn strong_etag(value: &str) -> ETag {
@@ -48,8 +53,12 @@ pub fn check_new_bucket_name(name: &str) -> S3Result<()> {
         || name.ends_with(".mrap")
         || name.ends_with("--x-s3")
         || name.ends_with("--table-s3");
-    if !s3s::path::check_bucket_name(name) || reserved || name.contains(".-") || name.contains("-.") {
-        return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
+    if !s3s::path::check_bucket_name(name) || reserved || name.contains(".-") || name.contains("-.")
+    {
+        return Err(s3_error!(
+            InvalidBucketName,
+            "The specified bucket is not valid."
+        ));
     }
     Ok(())
 }
@@ -72,7 +81,10 @@ pub fn check_storage_class(class: Option<&StorageClass>) -> S3Result<Option<Stri
     if KNOWN.contains(&class.as_str()) {
         Ok(Some(class.as_str().to_owned()))
     } else {
-        Err(s3_error!(InvalidStorageClass, "The storage class you specified is not valid"))
+        Err(s3_error!(
+            InvalidStorageClass,
+            "The storage class you specified is not valid"
+        ))
     }
 }
 
@@ -106,7 +118,10 @@ pub fn parse_tagging_header(header: &str) -> S3Result<Vec<TagPair>> {
     let mut tags = Vec::new();
     for pair in header.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        tags.push(TagPair { key: decode(key)?, value: decode(value)? });
+        tags.push(TagPair {
+            key: decode(key)?,
+            value: decode(value)?,
+        });
     }
     check_tags(&tags)?;
     Ok(tags)
@@ -115,30 +130,50 @@ pub fn parse_tagging_header(header: &str) -> S3Result<Vec<TagPair>> {
 pub fn tags_from_dto(tag_set: Vec<s3s::dto::Tag>) -> S3Result<Vec<TagPair>> {
     let tags = tag_set
         .into_iter()
-        .map(|t| TagPair { key: t.key.unwrap_or_default(), value: t.value.unwrap_or_default() })
+        .map(|t| TagPair {
+            key: t.key.unwrap_or_default(),
+            value: t.value.unwrap_or_default(),
+        })
         .collect::<Vec<_>>();
     check_tags(&tags)?;
     Ok(tags)
 }
 
 pub fn tags_to_dto(tags: &[TagPair]) -> Vec<s3s::dto::Tag> {
-    tags.iter().map(|t| s3s::dto::Tag { key: Some(t.key.clone()), value: Some(t.value.clone()) }).collect()
+    tags.iter()
+        .map(|t| s3s::dto::Tag {
+            key: Some(t.key.clone()),
+            value: Some(t.value.clone()),
+        })
+        .collect()
 }
 
 fn check_tags(tags: &[TagPair]) -> S3Result<()> {
     if tags.len() > MAX_TAGS {
-        return Err(s3_error!(InvalidTag, "Object tags cannot be greater than 10"));
+        return Err(s3_error!(
+            InvalidTag,
+            "Object tags cannot be greater than 10"
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     for tag in tags {
         if tag.key.is_empty() || tag.key.chars().count() > MAX_TAG_KEY_CHARS {
-            return Err(s3_error!(InvalidTag, "The TagKey you have provided is invalid"));
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagKey you have provided is invalid"
+            ));
         }
         if tag.value.chars().count() > MAX_TAG_VALUE_CHARS {
-            return Err(s3_error!(InvalidTag, "The TagValue you have provided is invalid"));
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagValue you have provided is invalid"
+            ));
         }
         if !seen.insert(tag.key.as_str()) {
-            return Err(s3_error!(InvalidTag, "Cannot provide multiple Tags with the same key"));
+            return Err(s3_error!(
+                InvalidTag,
+                "Cannot provide multiple Tags with the same key"
+            ));
         }
     }
     Ok(())
@@ -151,7 +186,9 @@ macro_rules! object_attrs {
     ($input:ident, storage_class: $class:expr, server_side_encryption: $sse:expr, ssekms_key_id: $kms:expr $(,)?) => {
         $crate::store::meta::ObjectAttrs {
             content_type: Some(
-                $input.content_type.unwrap_or_else(|| $crate::s3::common::DEFAULT_CONTENT_TYPE.to_owned()),
+                $input
+                    .content_type
+                    .unwrap_or_else(|| $crate::s3::common::DEFAULT_CONTENT_TYPE.to_owned()),
             ),
             content_encoding: $input.content_encoding,
             content_disposition: $input.content_disposition,
@@ -169,11 +206,18 @@ macro_rules! object_attrs {
 pub(crate) use object_attrs;
 
 pub fn metadata_to_map(metadata: Option<s3s::dto::Metadata>) -> BTreeMap<String, String> {
-    metadata.map(|m| m.into_iter().collect()).unwrap_or_default()
+    metadata
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
 }
 
 pub fn metadata_to_dto(metadata: &BTreeMap<String, String>) -> Option<s3s::dto::Metadata> {
-    (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
 }
 
 fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
@@ -208,7 +252,10 @@ impl ReadConditions<'_> {
                 }
             }
             None => {
-                if self.if_unmodified_since.is_some_and(|since| last_modified > *since) {
+                if self
+                    .if_unmodified_since
+                    .is_some_and(|since| last_modified > *since)
+                {
                     return Err(s3_error!(
                         PreconditionFailed,
                         "At least one of the pre-conditions you specified did not hold"
@@ -223,7 +270,10 @@ impl ReadConditions<'_> {
                 }
             }
             None => {
-                if self.if_modified_since.is_some_and(|since| last_modified <= *since) {
+                if self
+                    .if_modified_since
+                    .is_some_and(|since| last_modified <= *since)
+                {
                     return Err(S3Error::new(not_modified));
                 }
             }
@@ -241,7 +291,10 @@ pub fn check_write_conditions(
 ) -> S3Result<()> {
     if let (Some(cond), Some(existing)) = (if_none_match, existing) {
         if etag_matches(cond, &existing.etag) {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
         }
     }
     if let Some(cond) = if_match {
@@ -277,14 +330,20 @@ const ALGORITHMS: &[(&str, &str)] = &[
 ];
 
 impl ExpectedChecksums {
-    pub fn new(values: Checksums, algorithm: Option<&ChecksumAlgorithm>, headers: &HeaderMap) -> S3Result<Self> {
+    pub fn new(
+        values: Checksums,
+        algorithm: Option<&ChecksumAlgorithm>,
+        headers: &HeaderMap,
+    ) -> S3Result<Self> {
         let mut algorithms = Vec::new();
         let mut enable = |name: &str| -> S3Result<()> {
             let upper = name.to_ascii_uppercase();
             let found = ALGORITHMS
                 .iter()
                 .find(|(alg, header)| *alg == upper || header.eq_ignore_ascii_case(name))
-                .ok_or_else(|| s3_error!(InvalidRequest, "Unsupported checksum algorithm: {name}"))?;
+                .ok_or_else(|| {
+                    s3_error!(InvalidRequest, "Unsupported checksum algorithm: {name}")
+                })?;
             if !algorithms.contains(&found.0) {
                 algorithms.push(found.0);
             }
@@ -305,7 +364,9 @@ impl ExpectedChecksums {
             enable(algorithm.as_str())?;
         }
         for trailer in headers.get_all("x-amz-trailer") {
-            let trailer = trailer.to_str().map_err(|_| s3_error!(InvalidRequest, "invalid x-amz-trailer"))?;
+            let trailer = trailer
+                .to_str()
+                .map_err(|_| s3_error!(InvalidRequest, "invalid x-amz-trailer"))?;
             for name in trailer.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 enable(name)?;
             }
@@ -336,11 +397,19 @@ impl ExpectedChecksums {
         trailers: Option<&s3s::TrailingHeaders>,
     ) -> S3Result<Checksums> {
         if let Some(trailers) = trailers.and_then(s3s::TrailingHeaders::take) {
-            let get = |name: &str| trailers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let get = |name: &str| {
+                trailers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
             let v = &mut self.values;
             v.crc32 = v.crc32.take().or_else(|| get("x-amz-checksum-crc32"));
             v.crc32c = v.crc32c.take().or_else(|| get("x-amz-checksum-crc32c"));
-            v.crc64nvme = v.crc64nvme.take().or_else(|| get("x-amz-checksum-crc64nvme"));
+            v.crc64nvme = v
+                .crc64nvme
+                .take()
+                .or_else(|| get("x-amz-checksum-crc64nvme"));
             v.sha1 = v.sha1.take().or_else(|| get("x-amz-checksum-sha1"));
             v.sha256 = v.sha256.take().or_else(|| get("x-amz-checksum-sha256"));
         }
@@ -353,7 +422,10 @@ impl ExpectedChecksums {
             ("SHA256", &self.values.sha256, &computed.sha256),
         ] {
             if expected.is_some() && expected != actual {
-                return Err(s3_error!(BadDigest, "The {name} you specified did not match the calculated checksum."));
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {name} you specified did not match the calculated checksum."
+                ));
             }
         }
         Ok(computed)
@@ -369,10 +441,16 @@ pub fn check_content_md5(content_md5: Option<&str>, md5: &[u8; 16]) -> S3Result<
         .decode(content_md5.trim())
         .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
     if expected.len() != 16 {
-        return Err(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."));
+        return Err(s3_error!(
+            InvalidDigest,
+            "The Content-MD5 you specified was invalid."
+        ));
     }
     if expected != md5 {
-        return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
     }
     Ok(())
 }
@@ -380,7 +458,12 @@ pub fn check_content_md5(content_md5: Option<&str>, md5: &[u8; 16]) -> S3Result<
 /// Characters `encoding-type=url` leaves as they are: RFC 3986 unreserved plus `/`, as S3
 /// does. `+` and space are encoded, so both `unquote` and `unquote_plus` decoders get the key
 /// back exactly.
-const URL_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+const URL_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 pub fn url_encode(s: &str) -> String {
     utf8_percent_encode(s, URL_ENCODE_SET).to_string()
@@ -396,7 +479,12 @@ pub fn decode_token(token: &str) -> S3Result<String> {
         .decode(token)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -406,14 +494,23 @@ mod tests {
     #[test]
     fn tagging_header_is_query_encoded() {
         let tags = parse_tagging_header("a=1&b%20c=d+e&empty=&f=%2B").unwrap();
-        let pairs: Vec<(&str, &str)> = tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-        assert_eq!(pairs, [("a", "1"), ("b c", "d e"), ("empty", ""), ("f", "+")]);
+        let pairs: Vec<(&str, &str)> = tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("a", "1"), ("b c", "d e"), ("empty", ""), ("f", "+")]
+        );
     }
 
     #[test]
     fn duplicate_and_oversized_tags_are_refused() {
         assert!(parse_tagging_header("a=1&a=2").is_err());
-        let many = (0..11).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&");
+        let many = (0..11)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join("&");
         assert!(parse_tagging_header(&many).is_err());
     }
 

@@ -7,7 +7,8 @@ use s3s::dto::*;
 use s3s::{s3_error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::common::{
-    check_canned_acl, check_storage_class, object_attrs, parse_tagging_header, strong_etag, timestamp,
+    check_canned_acl, check_storage_class, object_attrs, parse_tagging_header, strong_etag,
+    timestamp,
 };
 use super::LocalS3;
 use crate::store::meta::{now_seconds, ObjectMeta};
@@ -39,20 +40,30 @@ pub fn resolve_copy_source(
     source: &CopySource,
     conditions: &CopySourceConditions<'_>,
 ) -> S3Result<CopySourceObject> {
-    let CopySource::Bucket { bucket, key, version_id } = source else {
-        return Err(s3_error!(NotImplemented, "Access point and Outposts copy sources are not supported"));
+    let CopySource::Bucket {
+        bucket,
+        key,
+        version_id,
+    } = source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Access point and Outposts copy sources are not supported"
+        ));
     };
     let bucket = store.bucket(bucket)?;
-    let meta = bucket.lookup(key, version_id.as_deref()).map_err(|err| match err.code() {
-        // S3's answers for a copy: a plain 404 for a deleted source, 400 for a delete
-        // marker named by version id.
-        S3ErrorCode::NoSuchKey => crate::store::no_such_key(),
-        S3ErrorCode::MethodNotAllowed => s3_error!(
-            InvalidRequest,
-            "The source of a copy request may not specifically refer to a delete marker by version id."
-        ),
-        _ => err,
-    })?;
+    let meta = bucket
+        .lookup(key, version_id.as_deref())
+        .map_err(|err| match err.code() {
+            // S3's answers for a copy: a plain 404 for a deleted source, 400 for a delete
+            // marker named by version id.
+            S3ErrorCode::NoSuchKey => crate::store::no_such_key(),
+            S3ErrorCode::MethodNotAllowed => s3_error!(
+                InvalidRequest,
+                "The source of a copy request may not specifically refer to a delete marker by version id."
+            ),
+            _ => err,
+        })?;
     // Copy-source conditions all answer 412 (no 304 for copies), with the same precedence
     // as reads.
     super::common::ReadConditions {
@@ -70,7 +81,10 @@ fn is_replace(directive: Option<&str>, copy: &str, replace: &str) -> S3Result<bo
         None => Ok(false),
         Some(d) if d == copy => Ok(false),
         Some(d) if d == replace => Ok(true),
-        Some(_) => Err(s3_error!(InvalidArgument, "Unknown metadata or tagging directive")),
+        Some(_) => Err(s3_error!(
+            InvalidArgument,
+            "Unknown metadata or tagging directive"
+        )),
     }
 }
 
@@ -90,25 +104,36 @@ impl LocalS3 {
         let target = self.store.bucket(&input.bucket)?;
 
         let replace_metadata = is_replace(
-            input.metadata_directive.as_ref().map(MetadataDirective::as_str),
+            input
+                .metadata_directive
+                .as_ref()
+                .map(MetadataDirective::as_str),
             MetadataDirective::COPY,
             MetadataDirective::REPLACE,
         )?;
         let replace_tags = is_replace(
-            input.tagging_directive.as_ref().map(TaggingDirective::as_str),
+            input
+                .tagging_directive
+                .as_ref()
+                .map(TaggingDirective::as_str),
             TaggingDirective::COPY,
             TaggingDirective::REPLACE,
         )?;
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let sse = input.server_side_encryption.as_ref().map(|s| s.as_str().to_owned());
+        let sse = input
+            .server_side_encryption
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
 
         // S3 refuses a copy onto itself that changes nothing
         // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html); copying an
         // older version over the current one restores it and is allowed.
         if Arc::ptr_eq(&source.bucket, &target)
             && source.meta.key == input.key
-            && target.get(&input.key).is_some_and(|current| Arc::ptr_eq(&current, &source.meta))
+            && target
+                .get(&input.key)
+                .is_some_and(|current| Arc::ptr_eq(&current, &source.meta))
             && !replace_metadata
             && storage_class.is_none()
             && sse.is_none()
@@ -121,7 +146,12 @@ impl LocalS3 {
         }
 
         let tags = if replace_tags {
-            input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default()
+            input
+                .tagging
+                .as_deref()
+                .map(parse_tagging_header)
+                .transpose()?
+                .unwrap_or_default()
         } else {
             source.meta.tags.clone()
         };
@@ -143,7 +173,10 @@ impl LocalS3 {
         // and the link: look it up again then.
         let mut attempts = 0;
         let data_file = loop {
-            match target.link_data_file(&source.bucket.data_path(&source.meta), &input.key).await {
+            match target
+                .link_data_file(&source.bucket.data_path(&source.meta), &input.key)
+                .await
+            {
                 Ok(name) => break name,
                 Err(err) if attempts < 8 && *err.code() == S3ErrorCode::NoSuchKey => {
                     attempts += 1;
@@ -178,7 +211,11 @@ impl LocalS3 {
                 last_modified: Some(timestamp(meta.last_modified)),
                 ..Default::default()
             }),
-            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ..Default::default()
         }))
     }

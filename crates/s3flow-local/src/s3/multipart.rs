@@ -6,8 +6,8 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::common::{
-    check_canned_acl, check_storage_class, check_write_conditions, object_attrs, owner, parse_tagging_header,
-    strong_etag, timestamp, url_encode, ExpectedChecksums,
+    check_canned_acl, check_storage_class, check_write_conditions, object_attrs, owner,
+    parse_tagging_header, strong_etag, timestamp, url_encode, ExpectedChecksums,
 };
 use super::copy::{resolve_copy_source, CopySourceConditions};
 use super::put::{receive_body, BodyExpectations, MAX_PUT_SIZE};
@@ -28,7 +28,10 @@ fn check_part_number(part_number: i32) -> S3Result<()> {
     if (1..=MAX_PART_NUMBER).contains(&part_number) {
         Ok(())
     } else {
-        Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"))
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
     }
 }
 
@@ -37,13 +40,23 @@ fn parse_copy_range(range: Option<&str>, size: u64) -> S3Result<(u64, u64)> {
     let Some(range) = range else {
         return Ok((0, size));
     };
-    let invalid =
-        || s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last");
-    let (first, last) = range.strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(invalid)?;
+    let invalid = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last"
+        )
+    };
+    let (first, last) = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(invalid)?;
     let first: u64 = first.parse().map_err(|_| invalid())?;
     let last: u64 = last.parse().map_err(|_| invalid())?;
     if first > last || last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
     }
     Ok((first, last - first + 1))
 }
@@ -62,15 +75,27 @@ impl LocalS3 {
         let bucket = self.store.bucket(&input.bucket)?;
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
+        let tags = input
+            .tagging
+            .as_deref()
+            .map(parse_tagging_header)
+            .transpose()?
+            .unwrap_or_default();
         let meta = UploadMeta {
             upload_id: unique_token(),
             key: input.key,
             initiated: now_seconds(),
-            attrs: object_attrs!(input, storage_class: storage_class, server_side_encryption: input.server_side_encryption.map(|s| s.as_str().to_owned()), ssekms_key_id: input.ssekms_key_id),
+            attrs: object_attrs!(input,
+                storage_class: storage_class,
+                server_side_encryption: input.server_side_encryption.map(|s| s.as_str().to_owned()),
+                ssekms_key_id: input.ssekms_key_id,
+            ),
             tags,
             acl,
-            checksum_algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str().to_owned()),
+            checksum_algorithm: input
+                .checksum_algorithm
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
         };
         let upload = bucket.create_upload(meta).await?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -78,7 +103,12 @@ impl LocalS3 {
             key: Some(upload.meta.key.clone()),
             upload_id: Some(upload.meta.upload_id.clone()),
             checksum_algorithm: input.checksum_algorithm,
-            server_side_encryption: upload.meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: upload
+                .meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ..Default::default()
         }))
     }
@@ -87,7 +117,12 @@ impl LocalS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        let S3Request { input, headers, trailing_headers, .. } = req;
+        let S3Request {
+            input,
+            headers,
+            trailing_headers,
+            ..
+        } = req;
         check_part_number(input.part_number)?;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
@@ -102,7 +137,11 @@ impl LocalS3 {
         let expect = BodyExpectations {
             content_length: input.content_length,
             content_md5: input.content_md5.as_deref(),
-            checksums: ExpectedChecksums::new(expected, input.checksum_algorithm.as_ref(), &headers)?,
+            checksums: ExpectedChecksums::new(
+                expected,
+                input.checksum_algorithm.as_ref(),
+                &headers,
+            )?,
         };
         let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
         let part = PartMeta {
@@ -145,15 +184,29 @@ impl LocalS3 {
         let (tmp, size, md5) = loop {
             let source = resolve_copy_source(&self.store, &input.copy_source, &conditions)?;
             copy_source_version_id = source.version_header();
-            let (start, len) = parse_copy_range(input.copy_source_range.as_deref(), source.meta.size)?;
+            let (start, len) =
+                parse_copy_range(input.copy_source_range.as_deref(), source.meta.size)?;
             if len > MAX_PUT_SIZE {
-                return Err(s3_error!(InvalidRequest, "A copied part may be at most 5 GiB"));
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "A copied part may be at most 5 GiB"
+                ));
             }
             let tmp = bucket.tmp_path();
-            match copy_range(source.bucket.data_path(&source.meta), start, len, tmp.clone(), true).await {
+            match copy_range(
+                source.bucket.data_path(&source.meta),
+                start,
+                len,
+                tmp.clone(),
+                true,
+            )
+            .await
+            {
                 Ok(md5) => break (tmp, len, md5.unwrap_or_default()),
                 // A concurrent overwrite replaced the source's data file: look it up again.
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 8 => attempts += 1,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 8 => {
+                    attempts += 1
+                }
                 Err(err) => return Err(bucket.io_error("copying a part", err)),
             }
         };
@@ -184,13 +237,21 @@ impl LocalS3 {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
-        let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let requested = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default();
         if requested.is_empty() {
-            return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+            return Err(s3_error!(
+                MalformedXML,
+                "You must specify at least one part"
+            ));
         }
         let mut previous = 0;
         for part in &requested {
-            let number = part.part_number.ok_or_else(|| s3_error!(MalformedXML, "A part is missing its PartNumber"))?;
+            let number = part
+                .part_number
+                .ok_or_else(|| s3_error!(MalformedXML, "A part is missing its PartNumber"))?;
             if number <= previous {
                 return Err(s3_error!(
                     InvalidPartOrder,
@@ -219,17 +280,25 @@ impl LocalS3 {
                 )
             };
             let stored = table.get(&number).ok_or_else(invalid_part)?;
-            if part.e_tag.as_ref().is_some_and(|etag| bare_etag(etag) != stored.etag) {
+            if part
+                .e_tag
+                .as_ref()
+                .is_some_and(|etag| bare_etag(etag) != stored.etag)
+            {
                 return Err(invalid_part());
             }
-            let md5 = hex::decode(&stored.etag).map_err(|err| internal("reading a part's ETag", err))?;
+            let md5 =
+                hex::decode(&stored.etag).map_err(|err| internal("reading a part's ETag", err))?;
             etag_md5.update(&md5);
             files.push((upload.part_path(stored), stored.size));
             part_sizes.push(stored.size);
         }
         // Sizes are checked once every part is known to exist, as S3 reports a missing part
         // first.
-        if part_sizes[..part_sizes.len() - 1].iter().any(|&size| size < MIN_PART_SIZE) {
+        if part_sizes[..part_sizes.len() - 1]
+            .iter()
+            .any(|&size| size < MIN_PART_SIZE)
+        {
             return Err(s3_error!(
                 EntityTooSmall,
                 "Your proposed upload is smaller than the minimum allowed object size."
@@ -242,8 +311,7 @@ impl LocalS3 {
         let size = concat_files(files, tmp.clone())
             .await
             .map_err(|err| bucket.io_error("assembling a multipart object", err))?;
-        let checksums = match full_object_crc32(input.checksum_type.as_ref(), input.checksum_crc32.as_ref(), &tmp).await
-        {
+        let checksums = match full_object_crc32(input.checksum_type.as_ref(), input.checksum_crc32.as_ref(), &tmp).await {
             Ok(checksums) => checksums,
             Err(err) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
@@ -279,7 +347,11 @@ impl LocalS3 {
             e_tag: Some(strong_etag(&meta.etag)),
             location: Some(format!("/{}/{}", input.bucket, url_encode(&input.key))),
             version_id: bucket.version_header(&meta),
-            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ..Default::default()
         }))
     }
@@ -300,12 +372,17 @@ impl LocalS3 {
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
-    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    pub(super) async fn do_list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
         let marker = input.part_number_marker.unwrap_or(0);
-        let max = input.max_parts.map_or(MAX_LIST, |m| usize::try_from(m).unwrap_or(0).min(MAX_LIST));
+        let max = input
+            .max_parts
+            .map_or(MAX_LIST, |m| usize::try_from(m).unwrap_or(0).min(MAX_LIST));
         let guard = upload.parts.lock().await;
         let table = guard.as_ref().ok_or_else(crate::store::no_such_upload)?;
         let mut parts: Vec<Part> = table
@@ -332,12 +409,24 @@ impl LocalS3 {
             max_parts: i32::try_from(max).ok(),
             is_truncated: Some(is_truncated),
             parts: Some(parts),
-            initiator: Some(Initiator { display_name: owner.display_name.clone(), id: owner.id.clone() }),
+            initiator: Some(Initiator {
+                display_name: owner.display_name.clone(),
+                id: owner.id.clone(),
+            }),
             owner: Some(owner),
             storage_class: Some(StorageClass::from(
-                upload.meta.attrs.storage_class.clone().unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
+                upload
+                    .meta
+                    .attrs
+                    .storage_class
+                    .clone()
+                    .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
             )),
-            checksum_algorithm: upload.meta.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
+            checksum_algorithm: upload
+                .meta
+                .checksum_algorithm
+                .clone()
+                .map(ChecksumAlgorithm::from),
             ..Default::default()
         }))
     }
@@ -351,26 +440,38 @@ impl LocalS3 {
         let url = match input.encoding_type.as_ref() {
             None => false,
             Some(e) if e.as_str() == EncodingType::URL => true,
-            Some(_) => return Err(s3_error!(InvalidArgument, "Invalid Encoding Method specified in Request")),
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Invalid Encoding Method specified in Request"
+                ))
+            }
         };
         let wire = |s: &str| if url { url_encode(s) } else { s.to_owned() };
         let prefix = input.prefix.as_deref().unwrap_or("");
         let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
-        let max = input.max_uploads.map_or(MAX_LIST, |m| usize::try_from(m).unwrap_or(0).min(MAX_LIST));
+        let max = input
+            .max_uploads
+            .map_or(MAX_LIST, |m| usize::try_from(m).unwrap_or(0).min(MAX_LIST));
 
         let mut uploads = bucket.uploads();
         uploads.sort_by(|a, b| {
-            (&a.meta.key, a.meta.initiated, &a.meta.upload_id).cmp(&(&b.meta.key, b.meta.initiated, &b.meta.upload_id))
+            (&a.meta.key, a.meta.initiated, &a.meta.upload_id).cmp(&(
+                &b.meta.key,
+                b.meta.initiated,
+                &b.meta.upload_id,
+            ))
         });
         // Resume after (key-marker, upload-id-marker): without an upload id marker, after all
         // uploads of the marker key.
         let start = match input.key_marker.as_deref().filter(|k| !k.is_empty()) {
             None => 0,
             Some(key_marker) => {
-                let after_id = input
-                    .upload_id_marker
-                    .as_deref()
-                    .and_then(|id| uploads.iter().position(|u| u.meta.key == key_marker && u.meta.upload_id == id));
+                let after_id = input.upload_id_marker.as_deref().and_then(|id| {
+                    uploads
+                        .iter()
+                        .position(|u| u.meta.key == key_marker && u.meta.upload_id == id)
+                });
                 match after_id {
                     Some(at) => at + 1,
                     None => uploads.partition_point(|u| u.meta.key.as_str() <= key_marker),
@@ -389,7 +490,8 @@ impl LocalS3 {
             }
             let rolled = delimiter.and_then(|d| {
                 let rest = &key[prefix.len()..];
-                rest.find(d).map(|at| key[..prefix.len() + at + d.len()].to_owned())
+                rest.find(d)
+                    .map(|at| key[..prefix.len() + at + d.len()].to_owned())
             });
             if rolled.is_some() && rolled.as_ref() == prefixes.last() {
                 continue;
@@ -408,12 +510,24 @@ impl LocalS3 {
                     key: Some(wire(key)),
                     upload_id: Some(upload.meta.upload_id.clone()),
                     initiated: Some(timestamp(upload.meta.initiated)),
-                    initiator: Some(Initiator { display_name: owner.display_name.clone(), id: owner.id.clone() }),
+                    initiator: Some(Initiator {
+                        display_name: owner.display_name.clone(),
+                        id: owner.id.clone(),
+                    }),
                     owner: Some(owner),
                     storage_class: Some(StorageClass::from(
-                        upload.meta.attrs.storage_class.clone().unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
+                        upload
+                            .meta
+                            .attrs
+                            .storage_class
+                            .clone()
+                            .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
                     )),
-                    checksum_algorithm: upload.meta.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
+                    checksum_algorithm: upload
+                        .meta
+                        .checksum_algorithm
+                        .clone()
+                        .map(ChecksumAlgorithm::from),
                     ..Default::default()
                 });
             }
@@ -433,7 +547,14 @@ impl LocalS3 {
             next_key_marker,
             next_upload_id_marker,
             uploads: Some(entries),
-            common_prefixes: Some(prefixes.iter().map(|p| CommonPrefix { prefix: Some(wire(p)) }).collect()),
+            common_prefixes: Some(
+                prefixes
+                    .iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(wire(p)),
+                    })
+                    .collect(),
+            ),
             encoding_type: input.encoding_type.clone(),
             request_charged: None,
         }))
@@ -452,16 +573,13 @@ async fn full_object_crc32(
     let Some(claimed) = claimed.filter(|_| full_object) else {
         return Ok(Checksums::default());
     };
-    let actual =
-        crc32_of_file(assembled.to_path_buf()).await.map_err(|err| internal("checksumming a multipart object", err))?;
+    let actual = crc32_of_file(assembled.to_path_buf())
+        .await
+        .map_err(|err| internal("checksumming a multipart object", err))?;
     if &actual != claimed {
         return Err(s3_error!(BadDigest, "The CRC32 you specified did not match the calculated checksum."));
     }
-    Ok(Checksums {
-        crc32: Some(actual),
-        checksum_type: Some(ChecksumType::FULL_OBJECT.to_owned()),
-        ..Default::default()
-    })
+    Ok(Checksums { crc32: Some(actual), checksum_type: Some(ChecksumType::FULL_OBJECT.to_owned()), ..Default::default() })
 }
 
 #[cfg(test)]

@@ -41,8 +41,14 @@ pub async fn receive_body(
     expect: BodyExpectations<'_>,
     trailers: Option<&s3s::TrailingHeaders>,
 ) -> S3Result<ReceivedBody> {
-    if expect.content_length.is_some_and(|len| u64::try_from(len).map_or(true, |len| len > MAX_PUT_SIZE)) {
-        return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
+    if expect
+        .content_length
+        .is_some_and(|len| u64::try_from(len).map_or(true, |len| len > MAX_PUT_SIZE))
+    {
+        return Err(s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed size"
+        ));
     }
     let tmp = bucket.tmp_path();
     let hasher = expect.checksums.hasher();
@@ -55,7 +61,10 @@ pub async fn receive_body(
         WriteBodyError::Body(err) => body_error(err),
     })?;
     let verified = (|| {
-        if expect.content_length.is_some_and(|len| u64::try_from(len).ok() != Some(digest.size)) {
+        if expect
+            .content_length
+            .is_some_and(|len| u64::try_from(len).ok() != Some(digest.size))
+        {
             return Err(s3_error!(
                 IncompleteBody,
                 "You did not provide the number of bytes specified by the Content-Length HTTP header."
@@ -65,7 +74,11 @@ pub async fn receive_body(
         expect.checksums.verify(digest.checksums.clone(), trailers)
     })();
     match verified {
-        Ok(checksums) => Ok(ReceivedBody { tmp, digest, checksums }),
+        Ok(checksums) => Ok(ReceivedBody {
+            tmp,
+            digest,
+            checksums,
+        }),
         Err(err) => {
             crate::store::files::remove_quietly(&tmp).await;
             Err(err)
@@ -84,7 +97,10 @@ fn body_error(err: s3s::StdError) -> S3Error {
     let text = err.to_string();
     tracing::debug!(err = %text, "request body failed");
     if text.contains("SignatureMismatch") {
-        S3Error::with_message(S3ErrorCode::SignatureDoesNotMatch, "The chunk signature does not match.")
+        S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The chunk signature does not match.",
+        )
     } else if text.contains("Sha256Mismatch") {
         let mut err = S3Error::with_message(
             S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
@@ -93,18 +109,34 @@ fn body_error(err: s3s::StdError) -> S3Error {
         err.set_status_code(http::StatusCode::BAD_REQUEST);
         err
     } else {
-        S3Error::with_message(S3ErrorCode::IncompleteBody, "The request body ended early or could not be read.")
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            "The request body ended early or could not be read.",
+        )
     }
 }
 
 impl LocalS3 {
-    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        let S3Request { input, headers, trailing_headers, .. } = req;
+    pub(super) async fn do_put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let S3Request {
+            input,
+            headers,
+            trailing_headers,
+            ..
+        } = req;
         let bucket = self.store.bucket(&input.bucket)?;
 
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let tags = input.tagging.as_deref().map(parse_tagging_header).transpose()?.unwrap_or_default();
+        let tags = input
+            .tagging
+            .as_deref()
+            .map(parse_tagging_header)
+            .transpose()?
+            .unwrap_or_default();
         check_write_conditions(
             bucket.get(&input.key).as_deref(),
             input.if_match.as_ref(),
@@ -122,7 +154,11 @@ impl LocalS3 {
         let expect = BodyExpectations {
             content_length: input.content_length,
             content_md5: input.content_md5.as_deref(),
-            checksums: ExpectedChecksums::new(expected, input.checksum_algorithm.as_ref(), &headers)?,
+            checksums: ExpectedChecksums::new(
+                expected,
+                input.checksum_algorithm.as_ref(),
+                &headers,
+            )?,
         };
         let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
 
@@ -148,7 +184,11 @@ impl LocalS3 {
             last_modified: now_seconds(),
             parts_count: None,
             part_sizes: Vec::new(),
-            attrs: object_attrs!(input, storage_class: storage_class, server_side_encryption: input.server_side_encryption.map(|s| s.as_str().to_owned()), ssekms_key_id: input.ssekms_key_id),
+            attrs: object_attrs!(input,
+                storage_class: storage_class,
+                server_side_encryption: input.server_side_encryption.map(|s| s.as_str().to_owned()),
+                ssekms_key_id: input.ssekms_key_id,
+            ),
             tags,
             acl,
             checksums: received.checksums,
@@ -164,7 +204,11 @@ impl LocalS3 {
             checksum_crc64nvme: c.crc64nvme.clone(),
             checksum_sha1: c.sha1.clone(),
             checksum_sha256: c.sha256.clone(),
-            server_side_encryption: meta.attrs.server_side_encryption.clone().map(ServerSideEncryption::from),
+            server_side_encryption: meta
+                .attrs
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
             ssekms_key_id: meta.attrs.ssekms_key_id.clone(),
             size: i64::try_from(meta.size).ok(),
             version_id: bucket.version_header(&meta),

@@ -31,13 +31,7 @@ pub struct Copied {
 
 /// Copies `source` to `bucket`/`key` in parts of [`Client::part_size`] (grown to fit
 /// 10,000 parts), storing `fields` with the new object.
-pub async fn multipart_copy(
-    client: &Client,
-    source: &CopySource,
-    bucket: &str,
-    key: &str,
-    fields: &ObjectFields,
-) -> Result<Copied> {
+pub async fn multipart_copy(client: &Client, source: &CopySource, bucket: &str, key: &str, fields: &ObjectFields) -> Result<Copied> {
     let what = format!("copy of s3://{}/{} to s3://{bucket}/{key}", source.bucket, source.key);
     let created = with_fields!(client.s3().create_multipart_upload().bucket(bucket).key(key), fields)
         .send()
@@ -50,14 +44,7 @@ pub async fn multipart_copy(
     .await
 }
 
-async fn copy_parts(
-    client: &Client,
-    source: &CopySource,
-    bucket: &str,
-    key: &str,
-    upload_id: &str,
-    what: &str,
-) -> Result<Copied> {
+async fn copy_parts(client: &Client, source: &CopySource, bucket: &str, key: &str, upload_id: &str, what: &str) -> Result<Copied> {
     let copy_source = encode::copy_source(&source.bucket, &source.key, source.version_id.as_deref());
     let part_size = part_size_for(source.size, client.part_size());
     let mut tasks = JoinSet::new();

@@ -151,13 +151,7 @@ pub fn plan_upload(dir: &Path, prefix: &str, filter: &Filter) -> Result<(Vec<Upl
 }
 
 /// Uploads every file of `dir` under `prefix` (`""` or ending in `/`), `concurrency` at once.
-pub async fn upload_dir(
-    client: &Client,
-    dir: &Path,
-    bucket: &str,
-    prefix: &str,
-    options: &DirOptions,
-) -> Result<Summary> {
+pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     let (items, mut summary) = plan_upload(dir, prefix, &options.filter)?;
     let (client, bucket) = (client.clone(), Arc::<str>::from(bucket));
@@ -284,11 +278,7 @@ pub fn safe_path(dir: &Path, relative: &str) -> Result<PathBuf> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !last {
                     std::fs::create_dir(&path).or_else(|e| {
-                        if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
+                        if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() { Ok(()) } else { Err(e) }
                     })?;
                 }
             }
@@ -300,12 +290,7 @@ pub fn safe_path(dir: &Path, relative: &str) -> Result<PathBuf> {
 
 /// Lists `prefix` and plans one file per object. Folder markers (keys ending in `/`) are
 /// skipped; unsafe keys are reported in the summary and left out.
-pub async fn plan_download(
-    client: &Client,
-    bucket: &str,
-    prefix: &str,
-    filter: &Filter,
-) -> Result<(Vec<DownloadItem>, Summary)> {
+pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: &Filter) -> Result<(Vec<DownloadItem>, Summary)> {
     let mut items = Vec::new();
     let mut summary = Summary::default();
     let mut token = None;
@@ -344,13 +329,7 @@ pub async fn plan_download(
 
 /// Downloads every object under `prefix` into `dir` (created if missing), each file written
 /// beside its target and renamed into place.
-pub async fn download_dir(
-    client: &Client,
-    bucket: &str,
-    prefix: &str,
-    dir: &Path,
-    options: &DirOptions,
-) -> Result<Summary> {
+pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Path, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     // Under a restricted connection, no prefix means the allowed one.
     let prefix = &client.restriction().scope_prefix(bucket, Some(prefix))?;
@@ -394,8 +373,7 @@ mod tests {
 
     #[test]
     fn traversal_keys_are_refused() {
-        for bad in ["../x", "a/../../x", "/etc/passwd", "..\\x", "a\\..\\b", "a\0b", "C:/x", "c:x", "a//b", "./x", ".."]
-        {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "..\\x", "a\\..\\b", "a\0b", "C:/x", "c:x", "a//b", "./x", ".."] {
             assert!(unsafe_relative_key(bad).is_some(), "{bad:?}");
         }
         for good in ["x", "a/b.txt", "a..b", "...", "a/.hidden", "ünï cöde/ (1).txt"] {

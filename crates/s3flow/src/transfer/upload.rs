@@ -158,8 +158,7 @@ async fn put_single(client: &Client, bucket: &str, key: &str, fields: &ObjectFie
         .customize()
         .disable_payload_signing()
         .send()
-        .await
-        .map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{key}")))?;
+        .await.map_err(|e| Error::from_sdk(e, &format!("s3://{bucket}/{key}")))?;
     Ok(Uploaded {
         etag: out.e_tag().map(str::to_owned),
         version_id: out.version_id().map(str::to_owned),
@@ -171,24 +170,10 @@ async fn put_single(client: &Client, bucket: &str, key: &str, fields: &ObjectFie
 
 /// The parts of a multipart upload, produced in order, one buffer at a time.
 enum Parts {
-    Bytes {
-        bytes: Bytes,
-        part_size: u64,
-        next: u64,
-    },
+    Bytes { bytes: Bytes, part_size: u64, next: u64 },
     /// Read with `pread` on the blocking pool: one trip and no extra copy per part.
-    File {
-        file: std::sync::Arc<std::fs::File>,
-        path: PathBuf,
-        len: u64,
-        part_size: u64,
-        read: u64,
-    },
-    Reader {
-        reader: Box<dyn AsyncRead + Send + Unpin>,
-        part_size: u64,
-        first: Option<Bytes>,
-    },
+    File { file: std::sync::Arc<std::fs::File>, path: PathBuf, len: u64, part_size: u64, read: u64 },
+    Reader { reader: Box<dyn AsyncRead + Send + Unpin>, part_size: u64, first: Option<Bytes> },
 }
 
 impl Parts {
@@ -296,13 +281,7 @@ pub(crate) struct PartDone {
     pub len: u64,
 }
 
-async fn put_multipart(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    fields: &ObjectFields,
-    mut parts: Parts,
-) -> Result<Uploaded> {
+async fn put_multipart(client: &Client, bucket: &str, key: &str, fields: &ObjectFields, mut parts: Parts) -> Result<Uploaded> {
     let what = format!("s3://{bucket}/{key}");
     let created = with_fields!(client.s3().create_multipart_upload().bucket(bucket).key(key), fields)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
@@ -382,8 +361,7 @@ async fn send_parts_and_complete(
                 "{what}: the input needs more than {MAX_PARTS} parts; raise part_size"
             )));
         }
-        let (client, bucket, key, upload_id) =
-            (client.clone(), bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        let (client, bucket, key, upload_id) = (client.clone(), bucket.to_owned(), key.to_owned(), upload_id.to_owned());
         tasks.spawn(async move {
             let _permit = permit;
             upload_part(&client, &bucket, &key, &upload_id, number, body).await
@@ -432,14 +410,7 @@ pub(crate) fn joined_part(joined: std::result::Result<Result<PartDone>, tokio::t
     joined.map_err(|e| Error::new(ErrorCode::UpstreamUnavailable, format!("a part upload stopped: {e}")))?
 }
 
-async fn upload_part(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    upload_id: &str,
-    number: i32,
-    body: Bytes,
-) -> Result<PartDone> {
+async fn upload_part(client: &Client, bucket: &str, key: &str, upload_id: &str, number: i32, body: Bytes) -> Result<PartDone> {
     let len = body.len() as u64;
     let crc = checksum::crc32(&body);
     let out = client
