@@ -7,10 +7,10 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::common::{
     check_canned_acl, check_storage_class, check_write_conditions, object_attrs, owner,
-    parse_tagging_header, strong_etag, timestamp, url_encode, ExpectedChecksums,
+    parse_tagging_header, strong_etag, timestamp, url_encode,
 };
 use super::copy::{resolve_copy_source, CopySourceConditions};
-use super::put::{receive_body, BodyExpectations, MAX_PUT_SIZE};
+use super::put::{body_expectations, receive_body, MAX_PUT_SIZE};
 use super::LocalS3;
 use crate::store::files::{concat_files, copy_range, crc32_of_file, unique_token};
 use crate::store::internal;
@@ -126,23 +126,7 @@ impl LocalS3 {
         check_part_number(input.part_number)?;
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
-        let expected = Checksums {
-            crc32: input.checksum_crc32.clone(),
-            crc32c: input.checksum_crc32c.clone(),
-            crc64nvme: input.checksum_crc64nvme.clone(),
-            sha1: input.checksum_sha1.clone(),
-            sha256: input.checksum_sha256.clone(),
-            checksum_type: None,
-        };
-        let expect = BodyExpectations {
-            content_length: input.content_length,
-            content_md5: input.content_md5.as_deref(),
-            checksums: ExpectedChecksums::new(
-                expected,
-                input.checksum_algorithm.as_ref(),
-                &headers,
-            )?,
-        };
+        let expect = body_expectations!(input, &headers);
         let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
         let part = PartMeta {
             part_number: input.part_number,
@@ -409,24 +393,10 @@ impl LocalS3 {
             max_parts: i32::try_from(max).ok(),
             is_truncated: Some(is_truncated),
             parts: Some(parts),
-            initiator: Some(Initiator {
-                display_name: owner.display_name.clone(),
-                id: owner.id.clone(),
-            }),
+            initiator: Some(initiator(&owner)),
             owner: Some(owner),
-            storage_class: Some(StorageClass::from(
-                upload
-                    .meta
-                    .attrs
-                    .storage_class
-                    .clone()
-                    .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
-            )),
-            checksum_algorithm: upload
-                .meta
-                .checksum_algorithm
-                .clone()
-                .map(ChecksumAlgorithm::from),
+            storage_class: Some(storage_class(&upload.meta)),
+            checksum_algorithm: checksum_algorithm(&upload.meta),
             ..Default::default()
         }))
     }
@@ -510,24 +480,10 @@ impl LocalS3 {
                     key: Some(wire(key)),
                     upload_id: Some(upload.meta.upload_id.clone()),
                     initiated: Some(timestamp(upload.meta.initiated)),
-                    initiator: Some(Initiator {
-                        display_name: owner.display_name.clone(),
-                        id: owner.id.clone(),
-                    }),
+                    initiator: Some(initiator(&owner)),
                     owner: Some(owner),
-                    storage_class: Some(StorageClass::from(
-                        upload
-                            .meta
-                            .attrs
-                            .storage_class
-                            .clone()
-                            .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
-                    )),
-                    checksum_algorithm: upload
-                        .meta
-                        .checksum_algorithm
-                        .clone()
-                        .map(ChecksumAlgorithm::from),
+                    storage_class: Some(storage_class(&upload.meta)),
+                    checksum_algorithm: checksum_algorithm(&upload.meta),
                     ..Default::default()
                 });
             }
@@ -596,4 +552,26 @@ mod tests {
         assert!(parse_copy_range(Some("bytes=-4"), 10).is_err());
         assert!(parse_copy_range(Some("0-4"), 10).is_err());
     }
+}
+
+/// The account that started an upload: the endpoint's one owner.
+fn initiator(owner: &Owner) -> Initiator {
+    Initiator {
+        display_name: owner.display_name.clone(),
+        id: owner.id.clone(),
+    }
+}
+
+fn storage_class(upload: &UploadMeta) -> StorageClass {
+    StorageClass::from(
+        upload
+            .attrs
+            .storage_class
+            .clone()
+            .unwrap_or_else(|| StorageClass::STANDARD.to_owned()),
+    )
+}
+
+fn checksum_algorithm(upload: &UploadMeta) -> Option<ChecksumAlgorithm> {
+    upload.checksum_algorithm.clone().map(ChecksumAlgorithm::from)
 }

@@ -32,6 +32,30 @@ pub struct BodyExpectations<'a> {
     pub checksums: ExpectedChecksums,
 }
 
+/// The [`BodyExpectations`] of a PutObject or UploadPart input (the two s3s types share these
+/// field names); `?` on a checksum header that contradicts the input.
+macro_rules! body_expectations {
+    ($input:ident, $headers:expr) => {
+        $crate::s3::put::BodyExpectations {
+            content_length: $input.content_length,
+            content_md5: $input.content_md5.as_deref(),
+            checksums: $crate::s3::common::ExpectedChecksums::new(
+                $crate::store::meta::Checksums {
+                    crc32: $input.checksum_crc32.clone(),
+                    crc32c: $input.checksum_crc32c.clone(),
+                    crc64nvme: $input.checksum_crc64nvme.clone(),
+                    sha1: $input.checksum_sha1.clone(),
+                    sha256: $input.checksum_sha256.clone(),
+                    checksum_type: None,
+                },
+                $input.checksum_algorithm.as_ref(),
+                $headers,
+            )?,
+        }
+    };
+}
+pub(crate) use body_expectations;
+
 /// Streams a request body into a temporary file of `bucket`, then checks its length,
 /// `Content-MD5` and flexible checksums (header or `aws-chunked` trailer). Nothing of a failed
 /// body stays on disk.
@@ -143,23 +167,7 @@ impl LocalS3 {
             input.if_none_match.as_ref(),
         )?;
 
-        let expected = Checksums {
-            crc32: input.checksum_crc32.clone(),
-            crc32c: input.checksum_crc32c.clone(),
-            crc64nvme: input.checksum_crc64nvme.clone(),
-            sha1: input.checksum_sha1.clone(),
-            sha256: input.checksum_sha256.clone(),
-            checksum_type: None,
-        };
-        let expect = BodyExpectations {
-            content_length: input.content_length,
-            content_md5: input.content_md5.as_deref(),
-            checksums: ExpectedChecksums::new(
-                expected,
-                input.checksum_algorithm.as_ref(),
-                &headers,
-            )?,
-        };
+        let expect = body_expectations!(input, &headers);
         let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
 
         // Checked again after the upload: another writer may have won meanwhile.
