@@ -92,7 +92,9 @@ def render(res, results_path):
         w("`bench/ceiling` (`s3flow-ceiling`): reqwest with one keep-alive pool, URLs pre-signed before the timer, "
           "PUT bodies from memory, GET bodies counted and dropped. Large object: concurrency 1 is a single "
           "PutObject/GetObject, above 1 a multipart upload (16 MiB parts, pre-signed UploadPart URLs) and ranged "
-          "GETs. Best point of the sweep in bold.\n")
+          "GETs. Small objects: PUT and GET swept over requests in flight; DELETE in DeleteObjects batches of 1,000 "
+          "through the SDK client (the call needs a body checksum a pre-signed URL cannot carry), batches in flight "
+          "swept, the objects put back untimed before each point. Best point of the sweep in bold.\n")
         if not ceil.get("ok"):
             w(f"Ceiling run FAILED: `{ceil.get('stderr', '').strip()[:300]}`\n")
         else:
@@ -102,7 +104,9 @@ def render(res, results_path):
             for k, label, unit in (("large_put", f"{sw['large_bytes'] // MiB:,} MiB PUT", "mb_per_s"),
                                    ("large_get", f"{sw['large_bytes'] // MiB:,} MiB GET", "mb_per_s"),
                                    ("small_put", f"{sw['small_count']:,} × 4 KiB PUT", "objects_per_s"),
-                                   ("small_get", f"{sw['small_count']:,} × 4 KiB GET", "objects_per_s")):
+                                   ("small_get", f"{sw['small_count']:,} × 4 KiB GET", "objects_per_s"),
+                                   ("small_delete", f"{sw['small_count']:,} × 4 KiB DELETE (batches of 1,000)",
+                                    "objects_per_s")):
                 if k not in sw:
                     continue
                 u = "MB/s" if unit == "mb_per_s" else "obj/s"
@@ -174,19 +178,22 @@ def render(res, results_path):
         w("")
         if ceil.get("ok"):
             w(f"Ceiling for the same {ceil['sweep']['small_count']:,} × 4 KiB: PUT {f(ceiling_of('small_put', 'objects_per_s'), 0)} "
-              f"obj/s, GET {f(ceiling_of('small_get', 'objects_per_s'), 0)} obj/s (best of the concurrency sweep).\n")
+              f"obj/s, GET {f(ceiling_of('small_get', 'objects_per_s'), 0)} obj/s, DELETE "
+              f"{f(ceiling_of('small_delete', 'objects_per_s'), 0)} obj/s (best of the concurrency sweep).\n")
         for e in res["W3"]:
             if e["op"] == "notes":
                 w(f"Notes for {e['tool']}: " + "; ".join(e["notes"]) + ".\n")
+        ceil_of = {"upload": ceiling_of("small_put", "objects_per_s"), "download": ceiling_of("small_get", "objects_per_s"),
+                   "delete": ceiling_of("small_delete", "objects_per_s")}
         phase_verdicts = []
         for ph in phases:
             s = next((x for x in e3 if x["tool"] == "s3flow" and x["op"] == ph), None)
             b = best[ph]
             if s and s.get("objects_per_s") and b:
-                phase_verdicts.append(f"{ph} {ratio(s['objects_per_s'] / b['objects_per_s'])}")
+                share = f", {pct(s['objects_per_s'] / ceil_of[ph])} of ceiling" if ceil_of.get(ph) else ""
+                phase_verdicts.append(f"{ph} {ratio(s['objects_per_s'] / b['objects_per_s'])}{share}")
             else:
                 phase_verdicts.append(f"{ph}: {status(s) if s else 'not run'}")
-        ceil_of = {"upload": ceiling_of("small_put", "objects_per_s"), "download": ceiling_of("small_get", "objects_per_s")}
 
         def phase_met(ph):
             s = next((x for x in e3 if x["tool"] == "s3flow" and x["op"] == ph), None)
@@ -197,7 +204,7 @@ def render(res, results_path):
             return bool(by_peer or by_ceiling)
         all_met = all(phase_met(ph) for ph in phases)
         verdicts.append(("W3: every phase the same (≥ 1.3× best tuned peer, or ≥ 90 % of the ceiling for "
-                         "upload/download)", ", ".join(phase_verdicts),
+                         "upload/download/delete)", ", ".join(phase_verdicts),
                          "met" if all_met else "**not met**"))
 
     # ------------------------------------------------------------- W4
@@ -303,8 +310,11 @@ def render(res, results_path):
         "s3flow has no CLI batch mode for pre-signing (`s3flow presign` and `s3flow run presign` sign one URL per "
         "process), so W5's CLI figure is a per-process rate, not a batch rate.",
         "s3flow's defaults: multipart above 16 MiB with 8 parts of 8 MiB in flight (bodies `UNSIGNED-PAYLOAD` under a "
-        "CRC32 header), ranged GETs above 16 MiB with 8 ranges of 8 MiB in flight written at their offsets, 64 files "
+        "CRC32 header), ranged GETs above 16 MiB with 8 ranges of 8 MiB in flight written at their offsets, 256 files "
         "at once in directory transfers, DeleteObjects batches of 1,000 with 8 in flight.",
+        "W3 runs repetitions outside and tools inside, and the tools' order rotates with each repetition (its log "
+        "names the order): Garage keeps working for a while after a tool's 10,000 writes or deletes, which slows "
+        "whoever comes next, so no tool always follows the same one.",
         "Garage stores data blocks by content hash and removes unreferenced blocks only after a delay. Every W1 source "
         "file (and the ceiling's identical bytes) is uploaded once, untimed, before measurement, so every measured PUT "
         "meets the same server state whatever its place in the order. W4's 8 GiB object is not warmed up (W4 "

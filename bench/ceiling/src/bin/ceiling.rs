@@ -6,11 +6,12 @@
 //!   s3flow-ceiling --endpoint URL --access-key-id K --secret-access-key S [--region garage]
 //!       --bucket B [--large-bytes 1073741824] [--part-size 16777216]
 //!       [--small-count 10000] [--small-bytes 4096] [--concurrency 16,64,256]
-//!       [--large-concurrency 1,2,4,8]
+//!       [--large-concurrency 1,2,4,8] [--delete-concurrency 1,2,4,10]
 //!
 //! Large PUT at concurrency 1 is one PutObject; above 1 it is a multipart upload whose
 //! UploadPart URLs are pre-signed after CreateMultipartUpload (outside the timer; Complete is
 //! inside it). Large GET at concurrency 1 is one GetObject; above 1, ranged GETs of part-size.
+//! Small DELETE: the small objects in DeleteObjects batches of 1,000, batches in flight swept.
 
 use std::time::{Duration, Instant};
 
@@ -358,8 +359,47 @@ async fn run(args: Args) -> Result<Value, Failure> {
         }
         report["small_put"] = Value::Array(puts);
         report["small_get"] = Value::Array(gets);
+
+        let keys: Vec<String> = (0..small_count).map(|i| format!("ceiling/small/{i:06}.bin")).collect();
+        let mut deletes = Vec::new();
+        for &c in &list(&args.get_or("delete-concurrency", "1,2,4,10")) {
+            // Every point deletes objects that exist: put them back first (untimed).
+            let _: Vec<_> = stream::iter(&put_urls)
+                .map(|u| put(&http, u, body.clone()))
+                .buffer_unordered(64)
+                .try_collect()
+                .await?;
+            let started = Instant::now();
+            let deleted: Vec<usize> = stream::iter(keys.chunks(1000))
+                .map(|batch| delete_batch(&client, &bucket, batch))
+                .buffer_unordered(c)
+                .try_collect()
+                .await?;
+            deletes.push(point(c, started.elapsed(), 0, deleted.iter().sum::<usize>() as u64));
+        }
+        report["small_delete"] = Value::Array(deletes);
     }
     Ok(report)
+}
+
+/// One DeleteObjects of up to 1,000 keys through the SDK client (a pre-signed URL cannot carry the
+/// body's checksum the call requires); per batch the client's share is one small XML body, the
+/// server's is a thousand deletes. Returns how many keys the server reported deleted.
+async fn delete_batch(client: &Client, bucket: &str, keys: &[String]) -> Result<usize, Failure> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let objects = keys
+        .iter()
+        .map(|k| ObjectIdentifier::builder().key(k).build().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let delete = Delete::builder().set_objects(Some(objects)).quiet(false).build().map_err(|e| e.to_string())?;
+    let out = client.s3().delete_objects().bucket(bucket).delete(delete).send().await.map_err(|e| format!("{e:?}"))?;
+    if !out.errors().is_empty() {
+        return Err(format!("DeleteObjects: {} keys failed", out.errors().len()));
+    }
+    if out.deleted().len() != keys.len() {
+        return Err(format!("DeleteObjects: {} of {} keys reported deleted", out.deleted().len(), keys.len()));
+    }
+    Ok(keys.len())
 }
 
 #[tokio::main]
