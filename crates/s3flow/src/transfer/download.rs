@@ -149,7 +149,9 @@ async fn fetch_to_file(client: &Client, request: &Request, file: &Arc<std::fs::F
         check_size(received, size, &what)?;
         return Ok(downloaded);
     }
-    let pieces = ranges(size, client.part_size());
+    // One thread: one GET of the whole object, resumed where it breaks off, rather than a
+    // request per part one after the other.
+    let pieces = if client.download_threads() > 1 { ranges(size, client.part_size()) } else { vec![(0, size)] };
     downloaded.ranges = pieces.len();
     let mut crcs: Vec<(u64, u32, u64)> = futures::stream::iter(pieces)
         .map(|range| get_range_to_file(client, request, etag.as_deref(), range, file, path, &what))
@@ -328,7 +330,9 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
         whole.update(&got.body);
         writer.write_all(&got.body).await.map_err(write)?;
     } else {
-        let pieces = ranges(size, client.part_size());
+        // One thread: one GET of the whole object, resumed where it breaks off, rather than a
+    // request per part one after the other.
+    let pieces = if client.download_threads() > 1 { ranges(size, client.part_size()) } else { vec![(0, size)] };
         downloaded.ranges = pieces.len();
         let mut bodies = futures::stream::iter(pieces)
             .map(|range| get(client, request, etag.as_deref(), Some(range), range.1 - range.0, None, &what))

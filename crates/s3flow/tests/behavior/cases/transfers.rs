@@ -145,8 +145,21 @@ pub async fn parallel_download_large(ctx: &Ctx) {
     assert_eq!(sha256(&std::fs::read(&to).unwrap()), sha256(&body));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
 
-    // To any writer, in order.
+    // One download thread: one GET of the whole object, not a part at a time.
+    let single = ctx
+        .client_with(|c| {
+            c.part_size = Some(5 * MIB as u64);
+            c.download_threads = Some(1);
+        })
+        .await;
     let request = transfer::download::Request { bucket: ctx.bucket.clone(), key: "big.bin".into(), version_id: None };
+    let to = dir.path().join("single.bin");
+    let done = transfer::download::to_file(&single, &request, &to).await.expect("one stream");
+    assert_eq!(done.ranges, 1);
+    assert_eq!(sha256(&std::fs::read(&to).unwrap()), sha256(&body));
+    std::fs::remove_file(&to).unwrap();
+
+    // To any writer, in order.
     let mut sink = Vec::new();
     let done = transfer::download::to_writer(&client, &request, &mut sink).await.expect("to writer");
     assert_eq!(done.ranges, 9);
