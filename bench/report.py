@@ -71,9 +71,15 @@ def render(res, results_path):
     if p.get("quick"):
         w("**This is a `--quick` run: smaller sizes and one repetition. Its numbers are a smoke test, "
           "not the issue's measurement.**\n")
-    w(f"Parameters: {p['reps']} repetition(s) per measurement (W3: {p.get('w3_reps', p['reps'])}; median of the "
-      f"verified runs), load average before/after {p.get('load_before', ['?'])[0]:.2f}/"
-      f"{p.get('load_after', [0])[0]:.2f} (the 2 cores are shared with other work), W1 object "
+    if p.get("reps_by_workload"):  # a merged report: each workload from its own run (see the table above)
+        reps = ", ".join(f"{k} {n}" for k, n in p["reps_by_workload"].items())
+        head = (f"Parameters: repetitions per measurement by workload: {reps} (median of the verified runs); load "
+                "averages: see each run in the table above (the 2 cores are shared with other work); W1 object ")
+    else:
+        head = (f"Parameters: {p['reps']} repetition(s) per measurement (W3: {p.get('w3_reps', p['reps'])}; median of "
+                f"the verified runs), load average before/after {p.get('load_before', ['?'])[0]:.2f}/"
+                f"{p.get('load_after', [0])[0]:.2f} (the 2 cores are shared with other work), W1 object ")
+    w(head +
       f"{p['w1_size'] // MiB:,} MiB, W3 {p['w3_count']:,} × 4 KiB, W4 "
       f"{' vs '.join(f'{s // MiB:,} MiB' for s in p['w4_sizes'])}. Server: {p['server']}. Client and server share "
       "the machine's cores; CPU seconds are the client process tree's user+system time, peak RSS its largest "
@@ -312,9 +318,9 @@ def render(res, results_path):
         "s3flow's defaults: multipart above 16 MiB with 8 parts of 8 MiB in flight (bodies `UNSIGNED-PAYLOAD` under a "
         "CRC32 header), ranged GETs above 16 MiB with 8 ranges of 8 MiB in flight written at their offsets, 256 files "
         "at once in directory transfers, DeleteObjects batches of 1,000 with 8 in flight.",
-        "W3 runs repetitions outside and tools inside, and the tools' order rotates with each repetition (its log "
-        "names the order): Garage keeps working for a while after a tool's 10,000 writes or deletes, which slows "
-        "whoever comes next, so no tool always follows the same one.",
+        "W1, W4 and W3 run repetitions outside and tools inside, and the tools' order rotates with each repetition "
+        "(W3's log names the order): Garage keeps working for a while after big writes and deletes (the ceiling's "
+        "and each tool's), which slows whoever comes next, so no tool always follows the same one.",
         "Garage stores data blocks by content hash and removes unreferenced blocks only after a delay. Every W1 source "
         "file (and the ceiling's identical bytes) is uploaded once, untimed, before measurement, so every measured PUT "
         "meets the same server state whatever its place in the order. W4's 8 GiB object is not warmed up (W4 "
