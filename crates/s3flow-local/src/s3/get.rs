@@ -99,6 +99,47 @@ fn checksums_enabled(mode: Option<&ChecksumMode>, slice: &Slice, meta: &ObjectMe
         && slice.len == meta.size
 }
 
+/// The headers GetObject and HeadObject share (the two s3s output types share these field
+/// names), plus the fields of one of them given in the braces.
+macro_rules! object_output {
+    ($output:ident { $($field:ident),* }, meta: $meta:expr, slice: $slice:expr, part_number: $part:expr,
+     with_checksums: $with:expr, version_id: $version:expr $(,)?) => {{
+        let (meta, slice, with_checksums) = ($meta, $slice, $with);
+        let (a, c) = (&meta.attrs, &meta.checksums);
+        $output {
+            $($field,)*
+            accept_ranges: Some("bytes".to_owned()),
+            content_length: i64::try_from(slice.len).ok(),
+            content_range: slice.content_range.clone(),
+            content_type: a.content_type.clone(),
+            content_encoding: a.content_encoding.clone(),
+            content_disposition: a.content_disposition.clone(),
+            content_language: a.content_language.clone(),
+            cache_control: a.cache_control.clone(),
+            expires: a.expires.map(timestamp),
+            website_redirect_location: a.website_redirect_location.clone(),
+            e_tag: Some(strong_etag(&meta.etag)),
+            last_modified: Some(timestamp(meta.last_modified)),
+            metadata: metadata_to_dto(&a.metadata),
+            storage_class: storage_class(meta),
+            server_side_encryption: a
+                .server_side_encryption
+                .clone()
+                .map(ServerSideEncryption::from),
+            ssekms_key_id: a.ssekms_key_id.clone(),
+            parts_count: $part.and(meta.parts_count).and_then(|n| i32::try_from(n).ok()),
+            checksum_crc32: c.crc32.clone().filter(|_| with_checksums),
+            checksum_crc32c: c.crc32c.clone().filter(|_| with_checksums),
+            checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
+            checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
+            checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
+            checksum_type: c.checksum_type.clone().filter(|_| with_checksums).map(ChecksumType::from),
+            version_id: $version,
+            ..Default::default()
+        }
+    }};
+}
+
 impl LocalS3 {
     pub(super) async fn do_get_object(
         &self,
@@ -123,44 +164,16 @@ impl LocalS3 {
                 .map_err(|err| internal("seeking in object data", err))?;
         }
         let with_checksums = checksums_enabled(input.checksum_mode.as_ref(), &slice, &meta);
-        let c = &meta.checksums;
-        let a = &meta.attrs;
-        Ok(S3Response::new(GetObjectOutput {
-            body: Some(StreamingBlob::new(FileBody::new(file, slice.len))),
-            accept_ranges: Some("bytes".to_owned()),
-            content_length: i64::try_from(slice.len).ok(),
-            content_range: slice.content_range.clone(),
-            content_type: a.content_type.clone(),
-            content_encoding: a.content_encoding.clone(),
-            content_disposition: a.content_disposition.clone(),
-            content_language: a.content_language.clone(),
-            cache_control: a.cache_control.clone(),
-            expires: a.expires.map(timestamp),
-            website_redirect_location: a.website_redirect_location.clone(),
-            e_tag: Some(strong_etag(&meta.etag)),
-            last_modified: Some(timestamp(meta.last_modified)),
-            metadata: metadata_to_dto(&a.metadata),
-            storage_class: storage_class(&meta),
-            server_side_encryption: a
-                .server_side_encryption
-                .clone()
-                .map(ServerSideEncryption::from),
-            ssekms_key_id: a.ssekms_key_id.clone(),
-            tag_count: (!meta.tags.is_empty())
-                .then(|| i32::try_from(meta.tags.len()).unwrap_or(i32::MAX)),
-            parts_count: input
-                .part_number
-                .and(meta.parts_count)
-                .and_then(|n| i32::try_from(n).ok()),
-            checksum_crc32: c.crc32.clone().filter(|_| with_checksums),
-            checksum_crc32c: c.crc32c.clone().filter(|_| with_checksums),
-            checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
-            checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
-            checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
-            checksum_type: c.checksum_type.clone().filter(|_| with_checksums).map(ChecksumType::from),
+        let body = Some(StreamingBlob::new(FileBody::new(file, slice.len)));
+        let tag_count = (!meta.tags.is_empty()).then(|| i32::try_from(meta.tags.len()).unwrap_or(i32::MAX));
+        Ok(S3Response::new(object_output!(
+            GetObjectOutput { body, tag_count },
+            meta: &meta,
+            slice: &slice,
+            part_number: input.part_number,
+            with_checksums: with_checksums,
             version_id: bucket.version_header(&meta),
-            ..Default::default()
-        }))
+        )))
     }
 
     pub(super) fn do_head_object(
@@ -179,40 +192,13 @@ impl LocalS3 {
         .check(&meta, S3ErrorCode::NotModified)?;
         let slice = select(&meta, input.range.as_ref(), input.part_number)?;
         let with_checksums = checksums_enabled(input.checksum_mode.as_ref(), &slice, &meta);
-        let c = &meta.checksums;
-        let a = &meta.attrs;
-        Ok(S3Response::new(HeadObjectOutput {
-            accept_ranges: Some("bytes".to_owned()),
-            content_length: i64::try_from(slice.len).ok(),
-            content_range: slice.content_range.clone(),
-            content_type: a.content_type.clone(),
-            content_encoding: a.content_encoding.clone(),
-            content_disposition: a.content_disposition.clone(),
-            content_language: a.content_language.clone(),
-            cache_control: a.cache_control.clone(),
-            expires: a.expires.map(timestamp),
-            website_redirect_location: a.website_redirect_location.clone(),
-            e_tag: Some(strong_etag(&meta.etag)),
-            last_modified: Some(timestamp(meta.last_modified)),
-            metadata: metadata_to_dto(&a.metadata),
-            storage_class: storage_class(&meta),
-            server_side_encryption: a
-                .server_side_encryption
-                .clone()
-                .map(ServerSideEncryption::from),
-            ssekms_key_id: a.ssekms_key_id.clone(),
-            parts_count: input
-                .part_number
-                .and(meta.parts_count)
-                .and_then(|n| i32::try_from(n).ok()),
-            checksum_crc32: c.crc32.clone().filter(|_| with_checksums),
-            checksum_crc32c: c.crc32c.clone().filter(|_| with_checksums),
-            checksum_crc64nvme: c.crc64nvme.clone().filter(|_| with_checksums),
-            checksum_sha1: c.sha1.clone().filter(|_| with_checksums),
-            checksum_sha256: c.sha256.clone().filter(|_| with_checksums),
-            checksum_type: c.checksum_type.clone().filter(|_| with_checksums).map(ChecksumType::from),
+        Ok(S3Response::new(object_output!(
+            HeadObjectOutput {},
+            meta: &meta,
+            slice: &slice,
+            part_number: input.part_number,
+            with_checksums: with_checksums,
             version_id: bucket.version_header(&meta),
-            ..Default::default()
-        }))
+        )))
     }
 }
