@@ -538,22 +538,6 @@ async fn full_object_crc32(
     Ok(Checksums { crc32: Some(actual), checksum_type: Some(ChecksumType::FULL_OBJECT.to_owned()), ..Default::default() })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_ranges_are_inclusive_and_bounded() {
-        assert_eq!(parse_copy_range(Some("bytes=0-9"), 10).unwrap(), (0, 10));
-        assert_eq!(parse_copy_range(Some("bytes=5-5"), 10).unwrap(), (5, 1));
-        assert_eq!(parse_copy_range(None, 10).unwrap(), (0, 10));
-        assert!(parse_copy_range(Some("bytes=0-10"), 10).is_err());
-        assert!(parse_copy_range(Some("bytes=5-4"), 10).is_err());
-        assert!(parse_copy_range(Some("bytes=-4"), 10).is_err());
-        assert!(parse_copy_range(Some("0-4"), 10).is_err());
-    }
-}
-
 /// The account that started an upload: the endpoint's one owner.
 fn initiator(owner: &Owner) -> Initiator {
     Initiator {
@@ -574,4 +558,20 @@ fn storage_class(upload: &UploadMeta) -> StorageClass {
 
 fn checksum_algorithm(upload: &UploadMeta) -> Option<ChecksumAlgorithm> {
     upload.checksum_algorithm.clone().map(ChecksumAlgorithm::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_ranges_are_inclusive_and_bounded() {
+        assert_eq!(parse_copy_range(Some("bytes=0-9"), 10).unwrap(), (0, 10));
+        assert_eq!(parse_copy_range(Some("bytes=5-5"), 10).unwrap(), (5, 1));
+        assert_eq!(parse_copy_range(None, 10).unwrap(), (0, 10));
+        assert!(parse_copy_range(Some("bytes=0-10"), 10).is_err());
+        assert!(parse_copy_range(Some("bytes=5-4"), 10).is_err());
+        assert!(parse_copy_range(Some("bytes=-4"), 10).is_err());
+        assert!(parse_copy_range(Some("0-4"), 10).is_err());
+    }
 }
