@@ -330,9 +330,8 @@ async fn fetch<W: AsyncWrite + Unpin + Send>(client: &Client, request: &Request,
         whole.update(&got.body);
         writer.write_all(&got.body).await.map_err(write)?;
     } else {
-        // One thread: one GET of the whole object, resumed where it breaks off, rather than a
-    // request per part one after the other.
-    let pieces = if client.download_threads() > 1 { ranges(size, client.part_size()) } else { vec![(0, size)] };
+        // In order, a part at a time in memory: memory stays at threads × part size.
+        let pieces = ranges(size, client.part_size());
         downloaded.ranges = pieces.len();
         let mut bodies = futures::stream::iter(pieces)
             .map(|range| get(client, request, etag.as_deref(), Some(range), range.1 - range.0, None, &what))
