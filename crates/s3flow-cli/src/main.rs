@@ -58,12 +58,12 @@ mod tests {
             // Set by the constructor, which runs in this test binary too.
             assert_eq!(unsafe { mi_option_get(ARENA_EAGER_COMMIT) }, 0);
         }
-        // The neighbours keep their documented defaults: purge_decommits = 1, purge_delay = 10 ms.
+        // The neighbours keep their defaults (v3's src/options.c): purge_decommits = 1, purge_delay = 1000 ms.
         if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
             assert_eq!(unsafe { mi_option_get(ARENA_EAGER_COMMIT + 1) }, 1);
         }
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(unsafe { mi_option_get(PURGE_DELAY) }, 10);
+            assert_eq!(unsafe { mi_option_get(PURGE_DELAY) }, 1000);
         }
     }
 }
