@@ -316,12 +316,12 @@ async fn run(args: Args) -> Result<Value, Failure> {
 
     if small_count > 0 {
         let body = Bytes::from(vec![b'x'; small_bytes]);
+        let keys: Vec<String> = (0..small_count).map(|i| format!("ceiling/small/{i:06}.bin")).collect();
         let mut put_urls = Vec::with_capacity(small_count);
         let mut get_urls = Vec::with_capacity(small_count);
-        for i in 0..small_count {
-            let key = format!("ceiling/small/{i:06}.bin");
-            put_urls.push(presigned(&client, &bucket, &key, PresignMethod::Put).await);
-            get_urls.push(presigned(&client, &bucket, &key, PresignMethod::Get).await);
+        for key in &keys {
+            put_urls.push(presigned(&client, &bucket, key, PresignMethod::Put).await);
+            get_urls.push(presigned(&client, &bucket, key, PresignMethod::Get).await);
         }
         let mut puts = Vec::new();
         let mut gets = Vec::new();
@@ -360,7 +360,6 @@ async fn run(args: Args) -> Result<Value, Failure> {
         report["small_put"] = Value::Array(puts);
         report["small_get"] = Value::Array(gets);
 
-        let keys: Vec<String> = (0..small_count).map(|i| format!("ceiling/small/{i:06}.bin")).collect();
         let mut deletes = Vec::new();
         for &c in &list(&args.get_or("delete-concurrency", "1,2,4,10")) {
             // Every point deletes objects that exist: put them back first (untimed).
