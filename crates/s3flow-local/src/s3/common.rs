@@ -106,8 +106,12 @@ pub fn check_canned_acl(acl: Option<&ObjectCannedACL>) -> S3Result<Option<String
     }
 }
 
-/// Parses `x-amz-tagging` (`k1=v1&k2=v2`, URL-query encoded, so `+` is a space).
-pub fn parse_tagging_header(header: &str) -> S3Result<Vec<TagPair>> {
+/// Parses `x-amz-tagging` (`k1=v1&k2=v2`, URL-query encoded, so `+` is a space); no header,
+/// no tags.
+pub fn parse_tagging_header(header: Option<&str>) -> S3Result<Vec<TagPair>> {
+    let Some(header) = header else {
+        return Ok(Vec::new());
+    };
     let decode = |s: &str| -> S3Result<String> {
         let spaced = s.replace('+', " ");
         percent_decode_str(&spaced)
@@ -493,7 +497,7 @@ mod tests {
 
     #[test]
     fn tagging_header_is_query_encoded() {
-        let tags = parse_tagging_header("a=1&b%20c=d+e&empty=&f=%2B").unwrap();
+        let tags = parse_tagging_header(Some("a=1&b%20c=d+e&empty=&f=%2B")).unwrap();
         let pairs: Vec<(&str, &str)> = tags
             .iter()
             .map(|t| (t.key.as_str(), t.value.as_str()))
@@ -506,12 +510,12 @@ mod tests {
 
     #[test]
     fn duplicate_and_oversized_tags_are_refused() {
-        assert!(parse_tagging_header("a=1&a=2").is_err());
+        assert!(parse_tagging_header(Some("a=1&a=2")).is_err());
         let many = (0..11)
             .map(|i| format!("k{i}=v"))
             .collect::<Vec<_>>()
             .join("&");
-        assert!(parse_tagging_header(&many).is_err());
+        assert!(parse_tagging_header(Some(&many)).is_err());
     }
 
     #[test]

@@ -146,12 +146,7 @@ impl LocalS3 {
         }
 
         let tags = if replace_tags {
-            input
-                .tagging
-                .as_deref()
-                .map(parse_tagging_header)
-                .transpose()?
-                .unwrap_or_default()
+            parse_tagging_header(input.tagging.as_deref())?
         } else {
             source.meta.tags.clone()
         };

@@ -99,6 +99,19 @@ fn checksums_enabled(mode: Option<&ChecksumMode>, slice: &Slice, meta: &ObjectMe
         && slice.len == meta.size
 }
 
+/// The conditional headers of a GetObject or HeadObject input (the two s3s types share these
+/// field names).
+macro_rules! read_conditions {
+    ($input:expr) => {
+        ReadConditions {
+            if_match: $input.if_match.as_ref(),
+            if_none_match: $input.if_none_match.as_ref(),
+            if_modified_since: $input.if_modified_since.as_ref(),
+            if_unmodified_since: $input.if_unmodified_since.as_ref(),
+        }
+    };
+}
+
 /// The headers GetObject and HeadObject share (the two s3s output types share these field
 /// names), plus the fields of one of them given in the braces.
 macro_rules! object_output {
@@ -150,13 +163,7 @@ impl LocalS3 {
         let (meta, mut file) = bucket
             .open_object(&input.key, input.version_id.as_deref())
             .await?;
-        ReadConditions {
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        }
-        .check(&meta, S3ErrorCode::NotModified)?;
+        read_conditions!(input).check(&meta, S3ErrorCode::NotModified)?;
         let slice = select(&meta, input.range.as_ref(), input.part_number)?;
         if slice.start > 0 {
             file.seek(SeekFrom::Start(slice.start))
@@ -183,13 +190,7 @@ impl LocalS3 {
         let input = &req.input;
         let bucket = self.store.bucket(&input.bucket)?;
         let meta = bucket.lookup(&input.key, input.version_id.as_deref())?;
-        ReadConditions {
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        }
-        .check(&meta, S3ErrorCode::NotModified)?;
+        read_conditions!(input).check(&meta, S3ErrorCode::NotModified)?;
         let slice = select(&meta, input.range.as_ref(), input.part_number)?;
         let with_checksums = checksums_enabled(input.checksum_mode.as_ref(), &slice, &meta);
         Ok(S3Response::new(object_output!(

@@ -75,12 +75,7 @@ impl LocalS3 {
         let bucket = self.store.bucket(&input.bucket)?;
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let tags = input
-            .tagging
-            .as_deref()
-            .map(parse_tagging_header)
-            .transpose()?
-            .unwrap_or_default();
+        let tags = parse_tagging_header(input.tagging.as_deref())?;
         let meta = UploadMeta {
             upload_id: unique_token(),
             key: input.key,

@@ -155,12 +155,7 @@ impl LocalS3 {
 
         let storage_class = check_storage_class(input.storage_class.as_ref())?;
         let acl = check_canned_acl(input.acl.as_ref())?;
-        let tags = input
-            .tagging
-            .as_deref()
-            .map(parse_tagging_header)
-            .transpose()?
-            .unwrap_or_default();
+        let tags = parse_tagging_header(input.tagging.as_deref())?;
         check_write_conditions(
             bucket.get(&input.key).as_deref(),
             input.if_match.as_ref(),
