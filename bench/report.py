@@ -44,6 +44,18 @@ def best_peer(entries, op, metric):
     return max(peers, key=lambda e: e[metric]) if peers else None
 
 
+def settled(node):
+    """Every measurement's wait for an idle server (see bench/run's settle()), anywhere in the results."""
+    if isinstance(node, dict):
+        if node.get("settle_s") is not None:
+            yield node["settle_s"]
+        for v in node.values():
+            yield from settled(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from settled(v)
+
+
 def render(res, results_path):
     p = res["params"]
     out = []
@@ -86,6 +98,13 @@ def render(res, results_path):
       "resident set (wait4 rusage, what `/usr/bin/time -v` prints). Every transfer is verified: SHA-256 of every "
       "downloaded byte against the source, object sizes listed after an upload, the listing count, nothing left "
       "after a delete. A run that fails verification is reported as failed and never enters a median.\n")
+    waits = sorted(settled(res))
+    if waits:
+        never = sum(1 for x in waits if x >= 60)
+        w(f"Each measurement started once the server had been idle (under 3 % of a core for 0.5 s; at most 60 s of "
+          f"waiting): Garage keeps working after big writes and deletes. Waits: median {waits[len(waits) // 2]:.1f} s, "
+          f"longest {waits[-1]:.1f} s" + (f"; {never} of {len(waits)} measurements found it still busy after 60 s"
+                                           if never else "") + ".\n")
     w("The ratio's denominator is the **best peer configuration** of that row (defaults or tuned, whichever was "
       "faster), so it is never flattered by a badly tuned peer.\n")
 
