@@ -114,7 +114,9 @@ def render(res, results_path):
     # ------------------------------------------------------------- ceiling
     if ceil:
         w("## The ceiling (raw client: pre-signed URLs, keep-alive, bodies in memory)\n")
-        w("`bench/ceiling` (`s3flow-ceiling`): reqwest with one keep-alive pool, URLs pre-signed before the timer, "
+        w("`bench/ceiling` (`s3flow-ceiling`): hyper with one keep-alive pool whose connections ACK at once (s3flow's "
+          "plain-HTTP client; until 2026-12-01 it was reqwest, whose small GETs waited ~40 ms each for a delayed ACK "
+          "at low concurrency: 363 obj/s at 16 in flight), URLs pre-signed before the timer, "
           "PUT bodies from memory, GET bodies counted and dropped. Large object: concurrency 1 is a single "
           "PutObject/GetObject, above 1 a multipart upload (16 MiB parts, pre-signed UploadPart URLs) and ranged "
           "GETs. Small objects: PUT and GET swept over requests in flight; DELETE in DeleteObjects batches of 1,000 "

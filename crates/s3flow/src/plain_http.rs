@@ -55,18 +55,25 @@ impl HttpClient for QuickAckClient {
         let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
         connectors
             .entry(key)
-            .or_insert_with(|| {
-                let mut tcp = TcpConnector::new();
-                tcp.set_nodelay(true);
-                tcp.set_connect_timeout(key.0);
-                let client = HyperClient::builder(TokioExecutor::new())
-                    .pool_timer(TokioTimer::new())
-                    .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-                    .build(QuickAckConnector(tcp));
-                SharedHttpConnector::new(Connector { client, read_timeout: key.1 })
-            })
+            .or_insert_with(|| SharedHttpConnector::new(Connector { client: hyper_client(key.0), read_timeout: key.1 }))
             .clone()
     }
+}
+
+/// hyper's pooled HTTP/1 client over TCP connections that ACK at once: the SDK's client for
+/// plain-HTTP endpoints, and the benchmark's raw client (bench/ceiling) for the same reason.
+pub fn hyper_client<B>(connect_timeout: Option<Duration>) -> HyperClient<QuickAckConnector, B>
+where
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
+    let mut tcp = TcpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(connect_timeout);
+    HyperClient::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(QuickAckConnector(tcp))
 }
 
 #[derive(Debug)]
@@ -126,7 +133,7 @@ fn find<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 
 
 /// hyper's TCP connector, its streams wrapped in [`QuickAck`].
 #[derive(Debug, Clone)]
-struct QuickAckConnector(TcpConnector);
+pub struct QuickAckConnector(TcpConnector);
 
 impl tower_service::Service<Uri> for QuickAckConnector {
     type Response = QuickAck;
@@ -145,7 +152,7 @@ impl tower_service::Service<Uri> for QuickAckConnector {
 
 /// A TCP stream that re-arms TCP_QUICKACK before each read (Linux; elsewhere a plain stream).
 #[derive(Debug)]
-struct QuickAck(TokioIo<TcpStream>);
+pub struct QuickAck(TokioIo<TcpStream>);
 
 impl Read for QuickAck {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {

@@ -1,7 +1,8 @@
 //! The server's ceiling: the leanest raw client we could write. URLs are pre-signed once
 //! before any timer starts (by s3flow's presign action, i.e. the SDK presigner), requests go
-//! over one keep-alive reqwest pool, PUT bodies are `Bytes` in memory, GET bodies are counted
-//! and dropped. Concurrency is swept and every point is reported; bench/run keeps the best.
+//! over one keep-alive hyper pool whose connections ACK at once (s3flow's plain-HTTP client: a
+//! server that writes a response's head and body apart otherwise waits ~40 ms for a delayed ACK
+//! on every request), PUT bodies are `Bytes` in memory, GET bodies are counted and dropped. Concurrency is swept and every point is reported; bench/run keeps the best.
 //!
 //!   s3flow-ceiling --endpoint URL --access-key-id K --secret-access-key S [--region garage]
 //!       --bucket B [--large-bytes 1073741824] [--part-size 16777216]
@@ -18,6 +19,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client as HyperClient;
+use s3flow::plain_http::QuickAckConnector;
 use s3flow::actions::presign::{self, PresignInput, PresignMethod, PresignOutput};
 use s3flow::Client;
 use s3flow_bench::{connect, die, Args};
@@ -52,55 +57,49 @@ async fn presigned(
         .unwrap_or_else(|e| die(&format!("presign {key}: {e}")))
 }
 
-fn request(
-    http: &reqwest::Client,
-    method: reqwest::Method,
+type Http = HyperClient<QuickAckConnector, Full<Bytes>>;
+
+/// Sends `body` to a pre-signed URL (with the headers it was signed with, and `range`).
+async fn send(
+    http: &Http,
+    method: http::Method,
     url: &PresignOutput,
-) -> reqwest::RequestBuilder {
-    let mut builder = http.request(method, &url.url);
+    range: Option<(u64, u64)>,
+    body: Bytes,
+) -> Result<http::Response<Incoming>, Failure> {
+    let mut builder = http::Request::builder().method(method.clone()).uri(&url.url);
     for (name, value) in &url.headers {
         builder = builder.header(name, value);
     }
-    builder
-}
-
-async fn put(
-    http: &reqwest::Client,
-    url: &PresignOutput,
-    body: Bytes,
-) -> Result<reqwest::Response, Failure> {
-    let response = request(http, reqwest::Method::PUT, url)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    if let Some((first, last)) = range {
+        builder = builder.header("range", format!("bytes={first}-{last}"));
+    }
+    let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let response = http.request(request).await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         let status = response.status();
-        return Err(format!(
-            "PUT {status}: {}",
-            response.text().await.unwrap_or_default()
-        ));
+        let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        return Err(format!("{method} {status}: {}", String::from_utf8_lossy(&text)));
     }
     Ok(response)
 }
 
+/// PUT; returns the response's ETag.
+async fn put(http: &Http, url: &PresignOutput, body: Bytes) -> Result<String, Failure> {
+    let response = send(http, http::Method::PUT, url, None, body).await?;
+    let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    response.into_body().collect().await.map_err(|e| e.to_string())?;
+    Ok(etag)
+}
+
 /// GET, count the body's bytes, drop them.
-async fn get(
-    http: &reqwest::Client,
-    url: &PresignOutput,
-    range: Option<(u64, u64)>,
-) -> Result<u64, Failure> {
-    let mut builder = request(http, reqwest::Method::GET, url);
-    if let Some((first, last)) = range {
-        builder = builder.header("range", format!("bytes={first}-{last}"));
-    }
-    let mut response = builder.send().await.map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("GET {}", response.status()));
-    }
+async fn get(http: &Http, url: &PresignOutput, range: Option<(u64, u64)>) -> Result<u64, Failure> {
+    let mut body = send(http, http::Method::GET, url, range, Bytes::new()).await?.into_body();
     let mut bytes = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-        bytes += chunk.len() as u64;
+    while let Some(frame) = body.frame().await {
+        if let Some(chunk) = frame.map_err(|e| e.to_string())?.data_ref() {
+            bytes += chunk.len() as u64;
+        }
     }
     Ok(bytes)
 }
@@ -112,7 +111,7 @@ fn point(concurrency: usize, elapsed: Duration, bytes: u64, objects: u64) -> Val
 
 async fn large_put_multipart(
     client: &Client,
-    http: &reqwest::Client,
+    http: &Http,
     bucket: &str,
     key: &str,
     body: &Bytes,
@@ -160,16 +159,7 @@ async fn large_put_multipart(
             let first = i as u64 * part_size;
             let last = (first + part_size).min(body.len() as u64);
             let chunk = body.slice(first as usize..last as usize);
-            async move {
-                let response = put(http, url, chunk).await?;
-                let etag = response
-                    .headers()
-                    .get("etag")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                Ok::<_, Failure>((i as i32 + 1, etag))
-            }
+            async move { Ok::<_, Failure>((i as i32 + 1, put(http, url, chunk).await?)) }
         })
         .buffer_unordered(concurrency)
         .try_collect()
@@ -196,7 +186,7 @@ async fn large_put_multipart(
 }
 
 async fn large_get_ranged(
-    http: &reqwest::Client,
+    http: &Http,
     url: &PresignOutput,
     size: u64,
     part_size: u64,
@@ -216,7 +206,7 @@ async fn large_get_ranged(
 
 async fn run_large(
     client: &Client,
-    http: &reqwest::Client,
+    http: &Http,
     bucket: &str,
     body: Bytes,
     part_size: u64,
@@ -267,12 +257,7 @@ async fn run(args: Args) -> Result<Value, Failure> {
     let small_bytes = args.number("small-bytes", 4096) as usize;
     let sweep = list(&args.get_or("concurrency", "16,64,256"));
     let large_sweep = list(&args.get_or("large-concurrency", "1,2,4,8"));
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(usize::MAX)
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http: Http = s3flow::plain_http::hyper_client(None);
 
     let mut report = json!({"large_bytes": large_bytes, "part_size": part_size, "small_count": small_count, "small_bytes": small_bytes});
 
