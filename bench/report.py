@@ -109,6 +109,7 @@ def render(res, results_path):
       "faster), so it is never flattered by a badly tuned peer.\n")
 
     verdicts = []
+    misses = []  # (label, s3flow's entry, best peer's entry) of each target not met
     ceil = res.get("ceiling") or {}
 
     # ------------------------------------------------------------- ceiling
@@ -121,7 +122,9 @@ def render(res, results_path):
           "PutObject/GetObject, above 1 a multipart upload (16 MiB parts, pre-signed UploadPart URLs) and ranged "
           "GETs. Small objects: PUT and GET swept over requests in flight; DELETE in DeleteObjects batches of 1,000 "
           "through the SDK client (the call needs a body checksum a pre-signed URL cannot carry), batches in flight "
-          "swept, the objects put back untimed before each point. Best point of the sweep in bold.\n")
+          "swept, the objects put back untimed before each point. A request answered 500 or 503 is sent again after a "
+          "short pause (Garage answers 503 when its sqlite metadata is locked under many writes at once); the count of "
+          "such retries is shown where there were any. Best point of the sweep in bold.\n")
         if not ceil.get("ok"):
             w(f"Ceiling run FAILED: `{ceil.get('stderr', '').strip()[:300]}`\n")
         else:
@@ -137,7 +140,8 @@ def render(res, results_path):
                 if k not in sw:
                     continue
                 u = "MB/s" if unit == "mb_per_s" else "obj/s"
-                points = ", ".join(f"c={pt['concurrency']}: {f(pt[unit], 0)}" for pt in sw[k])
+                points = ", ".join(f"c={pt['concurrency']}: {f(pt[unit], 0)}"
+                                   + (f" ({pt['retried']:,} retried)" if pt.get("retried") else "") for pt in sw[k])
                 w(f"| {label} | {points} | **{f(ceil[k][unit], 0)} {u}** (c={ceil[k]['concurrency']}) |")
             w(f"\nCeiling client process: {f(ceil['cpu'])} CPU s, peak RSS {mib(ceil['rss_kib'])} "
               f"(it holds the large object in memory).\n")
@@ -171,6 +175,8 @@ def render(res, results_path):
                                  f"{pct(sh)} of ceiling; client CPU {f(s['cpu'], 2)} s vs "
                                  f"{f(bp['cpu'], 2) if bp else '—'} s, peak RSS {mib(s['rss_kib'])}",
                                  "met" if met else "**not met**"))
+                if not met:
+                    misses.append((f"W1 {op.upper()}", s, bp))
             else:
                 verdicts.append((f"W1 {op.upper()}", status(s) if s else "not run", "**not met**"))
 
@@ -230,6 +236,10 @@ def render(res, results_path):
             by_ceiling = ceil_of.get(ph) and s["objects_per_s"] >= 0.9 * ceil_of[ph]
             return bool(by_peer or by_ceiling)
         all_met = all(phase_met(ph) for ph in phases)
+        for ph in phases:
+            s = next((x for x in e3 if x["tool"] == "s3flow" and x["op"] == ph), None)
+            if s and s.get("wall") and not phase_met(ph):
+                misses.append((f"W3 {ph}", s, best[ph]))
         verdicts.append(("W3: every phase the same (≥ 1.3× best tuned peer, or ≥ 90 % of the ceiling for "
                          "upload/download/delete)", ", ".join(phase_verdicts),
                          "met" if all_met else "**not met**"))
@@ -318,6 +328,20 @@ def render(res, results_path):
             "|---|---|---|"]
     head += [f"| {a} | {b} | {c} |" for a, b, c in verdicts]
     head.append("")
+    if misses:
+        head.append("Where the time went in each miss (medians of the same runs): the client's CPU seconds and Garage's "
+                    "during the measurement, as a share of the 2 cores' time (2 × wall). Near 100 %, both cores were "
+                    "busy and every CPU second the client saves goes to the server; Garage's share alone is what no "
+                    "client can remove. Profiles and what was tried: [`bench/NOTES.md`](NOTES.md).\n")
+        for label, e, peer in misses:
+            def budget(x):
+                if not (x and x.get("wall") and x.get("server_cpu") is not None):
+                    return "—"
+                both = 2 * x["wall"]
+                return (f"{f(x['wall'], 2)} s wall, client {f(x['cpu'], 2)} s + Garage {f(x['server_cpu'], 2)} s CPU = "
+                        f"{pct((x['cpu'] + x['server_cpu']) / both)} of both cores (Garage {pct(x['server_cpu'] / both)})")
+            head.append(f"- {label}: s3flow {budget(e)}; {name(peer) if peer else 'best peer'} {budget(peer)}.")
+        head.append("")
     intro_end = next(i for i, line in enumerate(out) if line.startswith("The ratio's denominator"))
     out[intro_end + 1:intro_end + 1] = head
 

@@ -14,6 +14,7 @@
 //! inside it). Large GET at concurrency 1 is one GetObject; above 1, ranged GETs of part-size.
 //! Small DELETE: the small objects in DeleteObjects batches of 1,000, batches in flight swept.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -59,7 +60,16 @@ async fn presigned(
 
 type Http = HyperClient<QuickAckConnector, Full<Bytes>>;
 
-/// Sends `body` to a pre-signed URL (with the headers it was signed with, and `range`).
+/// Requests answered 500 or 503 and sent again, since the last [`point`]: Garage answers 503
+/// when its sqlite metadata is busy ("database is locked") under many writes at once, and
+/// every real client retries that.
+static RETRIED: AtomicU64 = AtomicU64::new(0);
+
+/// Attempts per request before a 500/503 counts as a failure.
+const ATTEMPTS: u32 = 10;
+
+/// Sends `body` to a pre-signed URL (with the headers it was signed with, and `range`),
+/// again after a short pause when the server answers 500 or 503.
 async fn send(
     http: &Http,
     method: http::Method,
@@ -67,6 +77,27 @@ async fn send(
     range: Option<(u64, u64)>,
     body: Bytes,
 ) -> Result<http::Response<Incoming>, Failure> {
+    let mut attempt = 1;
+    loop {
+        match send_once(http, method.clone(), url, range, body.clone()).await {
+            Err((Some(status), _)) if attempt < ATTEMPTS && matches!(status.as_u16(), 500 | 503) => {
+                RETRIED.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
+                attempt += 1;
+            }
+            result => return result.map_err(|(_, message)| message),
+        }
+    }
+}
+
+/// One request; an error says the HTTP status when there was one.
+async fn send_once(
+    http: &Http,
+    method: http::Method,
+    url: &PresignOutput,
+    range: Option<(u64, u64)>,
+    body: Bytes,
+) -> Result<http::Response<Incoming>, (Option<http::StatusCode>, Failure)> {
     let mut builder = http::Request::builder().method(method.clone()).uri(&url.url);
     for (name, value) in &url.headers {
         builder = builder.header(name, value);
@@ -74,12 +105,12 @@ async fn send(
     if let Some((first, last)) = range {
         builder = builder.header("range", format!("bytes={first}-{last}"));
     }
-    let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
-    let response = http.request(request).await.map_err(|e| e.to_string())?;
+    let request = builder.body(Full::new(body)).map_err(|e| (None, e.to_string()))?;
+    let response = http.request(request).await.map_err(|e| (None, e.to_string()))?;
     if !response.status().is_success() {
         let status = response.status();
         let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        return Err(format!("{method} {status}: {}", String::from_utf8_lossy(&text)));
+        return Err((Some(status), format!("{method} {status}: {}", String::from_utf8_lossy(&text))));
     }
     Ok(response)
 }
@@ -106,7 +137,8 @@ async fn get(http: &Http, url: &PresignOutput, range: Option<(u64, u64)>) -> Res
 
 fn point(concurrency: usize, elapsed: Duration, bytes: u64, objects: u64) -> Value {
     let s = elapsed.as_secs_f64();
-    json!({"concurrency": concurrency, "seconds": s, "mb_per_s": bytes as f64 / 1e6 / s, "objects_per_s": objects as f64 / s})
+    let retried = RETRIED.swap(0, Ordering::Relaxed);
+    json!({"concurrency": concurrency, "seconds": s, "mb_per_s": bytes as f64 / 1e6 / s, "objects_per_s": objects as f64 / s, "retried": retried})
 }
 
 async fn large_put_multipart(
