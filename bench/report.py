@@ -69,11 +69,11 @@ def render(res, results_path):
     if res.get("runs"):
         w("```sh\n" + "\n".join(r["command"].strip() for r in res["runs"]) + "\n```\n")
         w("This report merges these runs (each later run's workloads replace the earlier's):\n")
-        w("| results file | command | started → finished (UTC) | load avg before/after | workloads taken |")
-        w("|---|---|---|---|---|")
+        w("| results file | command | started → finished (UTC) | load avg before/after | workloads taken | s3flow |")
+        w("|---|---|---|---|---|---|")
         for r in res["runs"]:
             w(f"| `{r['file']}` | `{r['command'].strip()}` | {r['started']} → {r.get('finished')} | "
-              f"{f(r['load'][0], 2)} / {f(r['load'][1], 2)} | {', '.join(r['workloads'])} |")
+              f"{f(r['load'][0], 2)} / {f(r['load'][1], 2)} | {', '.join(r['workloads'])} | {r.get('s3flow') or '—'} |")
         w("")
     else:
         w(f"```sh\n{res['command'].strip()}\n```\n")
@@ -389,6 +389,8 @@ def render(res, results_path):
     w("\nThe tuned settings were picked for this 2-core machine (client and server share it) from each peer's "
       "documented knobs; they were not swept exhaustively.\n")
     w("## Versions\n")
+    if res.get("runs"):
+        w("Of the latest run; each run's s3flow build is in the table at the top.\n")
     for k, v in (res.get("versions") or {}).items():
         w(f"- {k}: {v}")
     w("")
