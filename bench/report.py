@@ -333,13 +333,13 @@ def render(res, results_path):
                     "during the measurement, as a share of the 2 cores' time (2 × wall). Near 100 %, both cores were "
                     "busy and every CPU second the client saves goes to the server; Garage's share alone is what no "
                     "client can remove. Profiles and what was tried: [`bench/NOTES.md`](NOTES.md).\n")
+        def budget(x):
+            if not (x and x.get("wall") and x.get("server_cpu") is not None):
+                return "—"
+            both = 2 * x["wall"]
+            return (f"{f(x['wall'], 2)} s wall, client {f(x['cpu'], 2)} s + Garage {f(x['server_cpu'], 2)} s CPU = "
+                    f"{pct((x['cpu'] + x['server_cpu']) / both)} of both cores (Garage {pct(x['server_cpu'] / both)})")
         for label, e, peer in misses:
-            def budget(x):
-                if not (x and x.get("wall") and x.get("server_cpu") is not None):
-                    return "—"
-                both = 2 * x["wall"]
-                return (f"{f(x['wall'], 2)} s wall, client {f(x['cpu'], 2)} s + Garage {f(x['server_cpu'], 2)} s CPU = "
-                        f"{pct((x['cpu'] + x['server_cpu']) / both)} of both cores (Garage {pct(x['server_cpu'] / both)})")
             head.append(f"- {label}: s3flow {budget(e)}; {name(peer) if peer else 'best peer'} {budget(peer)}.")
         head.append("")
     intro_end = next(i for i, line in enumerate(out) if line.startswith("The ratio's denominator"))

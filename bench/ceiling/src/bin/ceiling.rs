@@ -2,7 +2,8 @@
 //! before any timer starts (by s3flow's presign action, i.e. the SDK presigner), requests go
 //! over one keep-alive hyper pool whose connections ACK at once (s3flow's plain-HTTP client: a
 //! server that writes a response's head and body apart otherwise waits ~40 ms for a delayed ACK
-//! on every request), PUT bodies are `Bytes` in memory, GET bodies are counted and dropped. Concurrency is swept and every point is reported; bench/run keeps the best.
+//! on every request), PUT bodies are `Bytes` in memory, GET bodies are counted and dropped.
+//! Concurrency is swept and every point is reported; bench/run keeps the best.
 //!
 //!   s3flow-ceiling --endpoint URL --access-key-id K --secret-access-key S [--region garage]
 //!       --bucket B [--large-bytes 1073741824] [--part-size 16777216]
@@ -23,8 +24,8 @@ use futures::{stream, StreamExt, TryStreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
-use s3flow::plain_http::QuickAckConnector;
 use s3flow::actions::presign::{self, PresignInput, PresignMethod, PresignOutput};
+use s3flow::plain_http::QuickAckConnector;
 use s3flow::Client;
 use s3flow_bench::{connect, die, Args};
 use serde_json::{json, Value};
@@ -60,10 +61,17 @@ async fn presigned(
 
 type Http = HyperClient<QuickAckConnector, Full<Bytes>>;
 
-/// Requests answered 500 or 503 and sent again, since the last [`point`]: Garage answers 503
-/// when its sqlite metadata is busy ("database is locked") under many writes at once, and
-/// every real client retries that.
+/// Requests answered 500 or 503 and sent again since the last [`start_timer`], so untimed
+/// work (putting objects back before a delete point) does not count: Garage answers 503 when
+/// its sqlite metadata is busy ("database is locked") under many writes at once, and every
+/// real client retries that.
 static RETRIED: AtomicU64 = AtomicU64::new(0);
+
+/// Starts timing a point: its retries count from here.
+fn start_timer() -> Instant {
+    RETRIED.store(0, Ordering::Relaxed);
+    Instant::now()
+}
 
 /// Attempts per request before a 500/503 counts as a failure.
 const ATTEMPTS: u32 = 10;
@@ -79,7 +87,7 @@ async fn send(
 ) -> Result<http::Response<Incoming>, Failure> {
     let mut attempt = 1;
     loop {
-        match send_once(http, method.clone(), url, range, body.clone()).await {
+        match send_once(http, &method, url, range, body.clone()).await {
             Err((Some(status), _)) if attempt < ATTEMPTS && matches!(status.as_u16(), 500 | 503) => {
                 RETRIED.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
@@ -93,12 +101,12 @@ async fn send(
 /// One request; an error says the HTTP status when there was one.
 async fn send_once(
     http: &Http,
-    method: http::Method,
+    method: &http::Method,
     url: &PresignOutput,
     range: Option<(u64, u64)>,
     body: Bytes,
 ) -> Result<http::Response<Incoming>, (Option<http::StatusCode>, Failure)> {
-    let mut builder = http::Request::builder().method(method.clone()).uri(&url.url);
+    let mut builder = http::Request::builder().method(method).uri(&url.url);
     for (name, value) in &url.headers {
         builder = builder.header(name, value);
     }
@@ -137,7 +145,7 @@ async fn get(http: &Http, url: &PresignOutput, range: Option<(u64, u64)>) -> Res
 
 fn point(concurrency: usize, elapsed: Duration, bytes: u64, objects: u64) -> Value {
     let s = elapsed.as_secs_f64();
-    let retried = RETRIED.swap(0, Ordering::Relaxed);
+    let retried = RETRIED.load(Ordering::Relaxed);
     json!({"concurrency": concurrency, "seconds": s, "mb_per_s": bytes as f64 / 1e6 / s, "objects_per_s": objects as f64 / s, "retried": retried})
 }
 
@@ -185,7 +193,7 @@ async fn large_put_multipart(
             headers,
         });
     }
-    let started = Instant::now();
+    let started = start_timer();
     let etags: Vec<(i32, String)> = stream::iter(urls.iter().enumerate())
         .map(|(i, url)| {
             let first = i as u64 * part_size;
@@ -224,7 +232,7 @@ async fn large_get_ranged(
     part_size: u64,
     concurrency: usize,
 ) -> Result<(Duration, u64), Failure> {
-    let started = Instant::now();
+    let started = start_timer();
     let ranges: Vec<(u64, u64)> = (0..size.div_ceil(part_size))
         .map(|i| (i * part_size, ((i + 1) * part_size).min(size) - 1))
         .collect();
@@ -254,7 +262,7 @@ async fn run_large(
     let mut gets = Vec::new();
     for &c in large_sweep {
         let elapsed = if c <= 1 {
-            let started = Instant::now();
+            let started = start_timer();
             put(http, &put_url, body.clone()).await?;
             started.elapsed()
         } else {
@@ -262,7 +270,7 @@ async fn run_large(
         };
         puts.push(point(c, elapsed, large_bytes, 1));
         let (elapsed, got) = if c <= 1 {
-            let started = Instant::now();
+            let started = start_timer();
             let got = get(http, &get_url, None).await?;
             (started.elapsed(), got)
         } else {
@@ -343,7 +351,7 @@ async fn run(args: Args) -> Result<Value, Failure> {
         let mut puts = Vec::new();
         let mut gets = Vec::new();
         for &c in &sweep {
-            let started = Instant::now();
+            let started = start_timer();
             let _: Vec<_> = stream::iter(&put_urls)
                 .map(|u| put(&http, u, body.clone()))
                 .buffer_unordered(c)
@@ -355,7 +363,7 @@ async fn run(args: Args) -> Result<Value, Failure> {
                 (small_count * small_bytes) as u64,
                 small_count as u64,
             ));
-            let started = Instant::now();
+            let started = start_timer();
             let sizes: Vec<u64> = stream::iter(&get_urls)
                 .map(|u| get(&http, u, None))
                 .buffer_unordered(c)
@@ -385,7 +393,7 @@ async fn run(args: Args) -> Result<Value, Failure> {
                 .buffer_unordered(64)
                 .try_collect()
                 .await?;
-            let started = Instant::now();
+            let started = start_timer();
             let deleted: Vec<usize> = stream::iter(keys.chunks(1000))
                 .map(|batch| delete_batch(&client, &bucket, batch))
                 .buffer_unordered(c)
