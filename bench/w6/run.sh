@@ -4,7 +4,7 @@
 #   bash bench/w6/run.sh            # REQUESTS=2000 per cell, concurrency 1,16,64, 1 GiB
 #   REQUESTS=500 BIG_MIB=256 bash bench/w6/run.sh   # quicker
 #
-# Builds the release binaries, starts `s3flow serve` with a fresh temporary --data on
+# Builds the release binaries, starts `s3flow serve` with a fresh temporary --data (on /dev/shm) on
 # 127.0.0.1:18180 (API) / 127.0.0.1:18190 (embedded S3 endpoint, the `local` connection),
 # runs the load generator (bench/w6/src/main.rs), stops the service and writes
 # bench/w6/RESULTS.md (and bench/w6/results.json).
@@ -17,7 +17,9 @@ CONCURRENCY=${CONCURRENCY:-1,16,64}
 BIG_MIB=${BIG_MIB:-1024}
 API_PORT=${API_PORT:-18180}
 S3_PORT=${S3_PORT:-18190}
-WORK=$(mktemp -d /tmp/s3flow-w6.XXXXXX)
+# The data folder on tmpfs (W6_TMP to change), as Garage's in bench/run: the disk's fsync
+# latency would otherwise set upload's p99 on both paths and move it by tens of ms per run.
+WORK=$(mktemp -d "${W6_TMP:-/dev/shm}/s3flow-w6.XXXXXX")
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # S3FLOW_BIN / BENCH_BIN: binaries already built from this tree (skips the build).
@@ -34,7 +36,7 @@ cp "${BENCH_BIN:-$CARGO_TARGET_DIR/release/s3flow-bench-w6}" "$WORK/bench"
 "$WORK/s3flow" serve --listen 127.0.0.1:$API_PORT --local-listen 127.0.0.1:$S3_PORT \
   --data "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK/data"' EXIT
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do [ -s "$WORK/serve.out" ] && break; sleep 0.1; done
 LINE=$(head -n1 "$WORK/serve.out")
 API=$(jq -r .api <<<"$LINE")
@@ -48,7 +50,7 @@ echo "service pid $PID api $API endpoint $ENDPOINT" >&2
   --markdown "$WORK/table.md" >"$WORK/results.json"
 HWM_END=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
 kill $PID; wait $PID || true
-trap 'rm -rf "$WORK/data"' EXIT
+trap 'rm -rf "$WORK"' EXIT
 cp "$WORK/results.json" bench/w6/results.json
 
 {
@@ -58,7 +60,7 @@ cp "$WORK/results.json" bench/w6/results.json
   echo
   echo "- $("$WORK/s3flow" --version 2>/dev/null | head -1) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (+ uncommitted changes)'); $(rustc --version)"
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg) — the cores are shared with other jobs"
-  echo "- S3 server: the embedded endpoint of \`s3flow serve\` (the \`local\` connection, over a folder in /tmp), in the same process as the service"
+  echo "- S3 server: the embedded endpoint of \`s3flow serve\` (the \`local\` connection, over a folder in $(dirname "$WORK")), in the same process as the service: the direct path reaches it over loopback TCP, the service calls it in process (the same s3s service, SigV4 checked, no socket)"
   echo "- service: \`s3flow serve --listen 127.0.0.1:$API_PORT --local-listen 127.0.0.1:$S3_PORT --data <tmp>\`, default settings and logging"
   echo "- load generator: one process, tokio multi-thread; service path = reqwest with keep-alive + bearer token on \`POST /v1/connections/local/actions/{action}\`; direct path = aws-sdk-s3 (hyper, keep-alive, retries off) to the endpoint, direct presign = the SDK's presigner, locally"
   echo "- each cell: $REQUESTS requests after 4×concurrency warm-up requests; direct and service cells alternate; every response checked (content of downloads, size of heads and uploads, 100 entries per list, signed URL); peak service RSS is its VmHWM (embedded S3 server included), $((HWM_END / 1024)) MiB at the end of the run"
@@ -78,15 +80,17 @@ cp "$WORK/results.json" bench/w6/results.json
   echo
   echo "Why, and how to read it: the service path is the direct path plus work — an HTTP request to the"
   echo "service with its bearer token and JSON in and out, then the same S3 call made by the service's SDK"
-  echo "client to the endpoint. Here the load generator, the service and the S3 server (the embedded"
+  echo "client to the endpoint (in process: the service hands the signed request to the embedded"
+  echo "endpoint's s3s service, so the hop costs no HTTP/1 codec or socket; connections to any other"
+  echo "endpoint go over TCP). Here the load generator, the service and the S3 server (the embedded"
   echo "endpoint runs in the service's process) all share the same 2 cores, which other jobs were also"
   echo "using (see the load average), so once the cores are saturated (concurrency 16 and 64) the added"
   echo "latency is mostly queueing for CPU, not the service's own per-request cost; the concurrency-1 rows"
   echo "are the closest to that cost. Once the cores are saturated, Little's law sets the floor: at"
   echo "concurrency c the mean latency is c / throughput, so the added latency is at least"
   echo "c × (1/service ops/s − 1/direct ops/s) — e.g. at c = 64, 5,000 against 9,000 ops/s is +5.7 ms —"
-  echo "and added p99 ≤ 2 ms there would need the service path (the direct path's work plus an HTTP hop"
-  echo "on both sides) to run almost as fast as the direct one on the same cores. Direct presign never"
+  echo "and added p99 ≤ 2 ms there needs the service path (the direct path's work plus the service's"
+  echo "own) to run almost as fast as the direct one on the same cores. Direct presign never"
   echo "leaves the load generator (the SDK signs locally), so its ops/s is a signing rate, not a network"
   echo "rate; the service's presign action signs with aws-sigv4 directly (W5)."
   echo

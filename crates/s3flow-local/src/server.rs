@@ -28,6 +28,7 @@ pub struct LocalServer {
     access_key: String,
     secret_key: String,
     region: String,
+    service: S3Service,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -52,7 +53,7 @@ impl LocalServer {
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, service, stopped));
+        let task = tokio::spawn(accept_loop(listener, service.clone(), stopped));
         info!(endpoint = %format!("http://{local_addr}"), access_key = %config.access_key, region = %config.region, "local S3 endpoint listening");
 
         Ok(LocalServer {
@@ -60,6 +61,7 @@ impl LocalServer {
             access_key: config.access_key,
             secret_key,
             region: config.region,
+            service,
             stop,
             task,
         })
@@ -84,6 +86,12 @@ impl LocalServer {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The S3 service behind the socket (auth included), for callers in this process that
+    /// want to skip the loopback hop. It keeps answering after [`LocalServer::shutdown`].
+    pub fn service(&self) -> S3Service {
+        self.service.clone()
     }
 
     /// Stops accepting connections, closes idle ones, and returns once every request in

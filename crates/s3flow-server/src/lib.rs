@@ -8,6 +8,7 @@
 pub mod crypto;
 pub mod documents;
 pub mod error;
+pub mod in_process;
 pub mod metrics;
 pub mod middleware;
 pub mod objects;
@@ -57,6 +58,9 @@ struct Inner {
     document_ttl: Duration,
     max_document_bytes: u64,
     metrics: metrics::Metrics,
+    /// The embedded endpoint's URL and an HTTP client that serves it in this process:
+    /// connections to that URL skip the loopback hop.
+    embedded: Option<(String, aws_smithy_runtime_api::client::http::SharedHttpClient)>,
 }
 
 impl AppState {
@@ -69,6 +73,7 @@ impl AppState {
                 document_ttl: DEFAULT_DOCUMENT_TTL,
                 max_document_bytes: documents::MAX_DOCUMENT_BYTES,
                 metrics: metrics::Metrics::default(),
+                embedded: None,
             }),
         }
     }
@@ -84,6 +89,23 @@ impl AppState {
                 document_ttl: ttl,
                 max_document_bytes: max_bytes,
                 metrics: metrics::Metrics::default(),
+                embedded: self.inner.embedded.clone(),
+            }),
+        }
+    }
+
+    /// A state whose connections to `endpoint` (the embedded endpoint's URL) call `service`
+    /// in this process instead of over TCP; its client cache and metrics start empty.
+    pub fn with_embedded_endpoint(&self, endpoint: String, service: s3s::service::S3Service) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                clients: Mutex::new(HashMap::new()),
+                documents_dir: self.inner.documents_dir.clone(),
+                document_ttl: self.inner.document_ttl,
+                max_document_bytes: self.inner.max_document_bytes,
+                metrics: metrics::Metrics::default(),
+                embedded: Some((endpoint, in_process::http_client(service))),
             }),
         }
     }
@@ -108,17 +130,24 @@ impl AppState {
         self.inner.document_ttl
     }
 
-    /// The cached client of a connection, rebuilt when the stored connection changed.
+    /// The cached client of a connection, rebuilt when the stored connection changed. When
+    /// the check is due, the first request reads the store and the others go on with the
+    /// cached client meanwhile (one read per connection, not one per request in flight).
     pub async fn client(&self, name: &str) -> Result<Client> {
         s3flow::connection::validate_name(name)?;
-        if let Some(cached) = self.lock_clients().get(name) {
+        if let Some(cached) = self.lock_clients().get_mut(name) {
             if cached.checked.elapsed() < CONNECTION_CHECK_EVERY {
                 return Ok(cached.client.clone());
             }
+            cached.checked = Instant::now();
         }
-        let raw = self.store().raw_connection(name).await?.ok_or_else(|| {
-            s3flow::Error::not_found(format!("connection {name:?} does not exist"))
-        })?;
+        let Some(raw) = self.store().raw_connection(name).await? else {
+            // Removed, maybe through another instance: no request may use it any longer.
+            self.forget_client(name);
+            return Err(s3flow::Error::not_found(format!(
+                "connection {name:?} does not exist"
+            )));
+        };
         if let Some(cached) = self.lock_clients().get_mut(name) {
             if cached.raw == raw {
                 cached.checked = Instant::now();
@@ -126,7 +155,13 @@ impl AppState {
             }
         }
         let connection = self.store().open_connection(&raw)?;
-        let client = Client::connect(connection).await?;
+        let endpoint = connection.endpoint.as_deref().map(|e| e.trim_end_matches('/'));
+        let client = match &self.inner.embedded {
+            Some((embedded, http)) if endpoint == Some(embedded.as_str()) => {
+                Client::connect_over(connection, http.clone()).await?
+            }
+            _ => Client::connect(connection).await?,
+        };
         let checked = Instant::now();
         self.lock_clients().insert(
             name.to_owned(),

@@ -79,7 +79,10 @@ pub async fn serve(
         Some(server)
     };
 
-    let state = AppState::new(store.clone(), config.data.join("documents"));
+    let mut state = AppState::new(store.clone(), config.data.join("documents"));
+    if let Some(local) = &local {
+        state = state.with_embedded_endpoint(local.endpoint(), local.service());
+    }
     let cleanup = tokio::spawn(crate::documents::cleanup_loop(state.clone(), CLEANUP_EVERY));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

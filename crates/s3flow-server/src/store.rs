@@ -299,13 +299,16 @@ impl Store {
 
     /// The id of the live token with this value, if any. A token found live is trusted for
     /// [`TOKEN_CACHE_TTL`] before the database is asked again: one query per request was
-    /// most of a small action's cost.
+    /// most of a small action's cost. When that time is up, the first request asks and the
+    /// others go on trusting it meanwhile, so a busy token costs one query, not one per
+    /// request in flight (which stalled them all once a second).
     pub async fn check_token(&self, token: &str) -> Result<Option<String>> {
         let hash = hash_token(token);
-        if let Some((id, checked)) = self.lock_verified_tokens().get(&hash) {
+        if let Some((id, checked)) = self.lock_verified_tokens().get_mut(&hash) {
             if checked.elapsed() < TOKEN_CACHE_TTL {
                 return Ok(Some(id.clone()));
             }
+            *checked = Instant::now();
         }
         let row =
             sqlx::query("SELECT id FROM s3flow_tokens WHERE hash = $1 AND revoked_at IS NULL")

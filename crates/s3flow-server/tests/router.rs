@@ -1010,3 +1010,81 @@ async fn bad_object_and_document_inputs_are_refused() {
             .assert_error(400, "invalid_input");
     }
 }
+
+/// `s3flow serve` calls its embedded endpoint in process: a connection to the endpoint's URL
+/// is served without a socket (here the URL is one nothing listens on), signatures are still
+/// checked, and multipart bodies stream both ways.
+#[tokio::test]
+async fn the_embedded_endpoint_is_served_in_process() {
+    let mut h = Harness::new().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    h.state = h
+        .state
+        .with_embedded_endpoint(nowhere.clone(), h.local.service());
+    let part = 5 * 1024 * 1024;
+    for (name, secret) in [("inproc", h.local.secret_key()), ("forged", "wrong-secret")] {
+        let connection = s3flow::Connection {
+            name: Some(name.into()),
+            max_attempts: Some(1),
+            part_size: Some(part as u64),
+            ..s3flow::Connection::with_access_key(
+                &nowhere,
+                h.local.access_key(),
+                secret,
+                h.local.region(),
+            )
+        };
+        h.state.store().put_connection(&connection).await.unwrap();
+    }
+
+    let created = h
+        .action("inproc", "create_bucket", json!({"bucket": "inproc"}))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{:?}", created.json());
+    let up = h
+        .action(
+            "inproc",
+            "upload",
+            json!({"bucket": "inproc", "key": "a/b.txt", "text": "hello"}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{:?}", up.json());
+    let list = h
+        .action("inproc", "list", json!({"bucket": "inproc"}))
+        .await;
+    assert_eq!(list.json()["count"], 1, "{:?}", list.json());
+    h.action("forged", "list", json!({"bucket": "inproc"}))
+        .await
+        .assert_error(403, "credentials_invalid");
+    // The same store as over TCP.
+    let down = h
+        .action(
+            "local",
+            "download",
+            json!({"bucket": "inproc", "key": "a/b.txt"}),
+        )
+        .await;
+    assert_eq!(down.json()["content"]["text"], "hello", "{:?}", down.json());
+
+    let total = 2 * part + 12345;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..total / 65536 + 1)
+        .map(|i| Ok((i * 65536..((i + 1) * 65536).min(total)).map(|n| (n % 251) as u8).collect()))
+        .collect();
+    let put = h
+        .send(
+            h.request(Method::PUT, "/v1/connections/inproc/objects/inproc/big.bin")
+                .body(Body::from_stream(futures::stream::iter(chunks)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{:?}", put.json());
+    assert!(put.json()["etag"].as_str().unwrap().ends_with("-3"), "{:?}", put.json());
+    let get = h
+        .call(Method::GET, "/v1/connections/inproc/objects/inproc/big.bin", None)
+        .await;
+    assert_eq!(get.status, StatusCode::OK);
+    assert_eq!(get.body.len(), total);
+    assert!(get.body.iter().enumerate().all(|(n, b)| *b == (n % 251) as u8));
+}

@@ -72,6 +72,16 @@ impl Client {
     /// Validates the connection and builds the client. Credentials are resolved lazily on the
     /// first request (assume-role calls STS then), so this does no network I/O for access keys.
     pub async fn connect(connection: Connection) -> Result<Client> {
+        Client::build(connection, None).await
+    }
+
+    /// [`Client::connect`] with the HTTP client every S3 request goes through, e.g. one that
+    /// serves them in this process (`s3flow serve` does so for its embedded endpoint).
+    pub async fn connect_over(connection: Connection, http_client: SharedHttpClient) -> Result<Client> {
+        Client::build(connection, Some(http_client)).await
+    }
+
+    async fn build(connection: Connection, http_client: Option<SharedHttpClient>) -> Result<Client> {
         connection.validate()?;
         let ca_bundle = match &connection.ca_bundle {
             Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -83,10 +93,10 @@ impl Client {
         // system's root certificates (a few hundred files, a visible share of a cold start).
         let plain = connection.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))
             && matches!(connection.auth, Auth::AccessKey { .. });
-        let http_client = if plain {
-            crate::plain_http::client()
-        } else {
-            sdk_http_client(ca_bundle.as_deref())?
+        let http_client = match http_client {
+            Some(given) => given,
+            None if plain => crate::plain_http::client(),
+            None => sdk_http_client(ca_bundle.as_deref())?,
         };
         let sdk_config = load_sdk_config(&connection, &connection.auth, http_client.clone()).await?;
         let region = sdk_config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_owned());
