@@ -30,6 +30,9 @@ struct Args {
     secret_key: String,
     region: String,
     requests: usize,
+    /// Each cell's requests are split into this many rounds, direct and service alternating,
+    /// so both paths see the same (shared, noisy) machine.
+    rounds: usize,
     concurrency: Vec<usize>,
     serve_pid: Option<u32>,
     big_mib: u64,
@@ -47,6 +50,7 @@ fn parse_args() -> Args {
         secret_key: String::new(),
         region: "us-east-1".into(),
         requests: 2000,
+        rounds: 5,
         concurrency: vec![1, 16, 64],
         serve_pid: None,
         big_mib: 1024,
@@ -64,6 +68,7 @@ fn parse_args() -> Args {
             "--secret-key" => a.secret_key = v(),
             "--region" => a.region = v(),
             "--requests" => a.requests = v().parse().expect("--requests"),
+            "--rounds" => a.rounds = v().parse::<usize>().expect("--rounds").max(1),
             "--concurrency" => {
                 a.concurrency = v().split(',').map(|c| c.parse().expect("--concurrency")).collect()
             }
@@ -176,9 +181,27 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
     sorted[idx.clamp(1, sorted.len()) - 1] as f64 / 1000.0 // µs → ms
 }
 
-/// Runs `n` operations with `conc` workers; returns (ops/s, p50 ms, p99 ms, errors).
-async fn cell(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize, n: usize) -> Value {
-    // Warm-up: open the connections (not measured).
+/// One cell: `n` operations with `conc` workers on each path, in `rounds` rounds that
+/// alternate direct and service; latencies and time are pooled per path. Returns the direct
+/// and the service figures.
+async fn cell(ctx: &Arc<Ctx>, op: &'static str, conc: usize, n: usize, rounds: usize) -> (Value, Value) {
+    let mut paths = [Path::default(), Path::default()];
+    for service in [false, true] {
+        warm_up(ctx, op, service, conc).await;
+    }
+    for r in 0..rounds {
+        let share = n / rounds + usize::from(r < n % rounds);
+        for (path, service) in paths.iter_mut().zip([false, true]) {
+            run_round(ctx, op, service, conc, share, path).await;
+        }
+    }
+    let [d, s] = paths.map(|path| path.summary(op, conc));
+    eprintln!("{d}\n{s}");
+    (d, s)
+}
+
+/// Opens the connections (not measured).
+async fn warm_up(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize) {
     let warm = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..conc {
@@ -190,7 +213,34 @@ async fn cell(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize, n: u
         }));
     }
     for t in tasks { t.await.unwrap(); }
+}
 
+/// What one path measured over its rounds.
+#[derive(Default)]
+struct Path {
+    service: bool,
+    latencies_us: Vec<u64>,
+    seconds: f64,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+impl Path {
+    fn summary(mut self, op: &str, conc: usize) -> Value {
+        self.latencies_us.sort_unstable();
+        let n = self.latencies_us.len();
+        json!({
+            "op": op, "concurrency": conc, "path": if self.service { "service" } else { "direct" },
+            "requests": n, "errors": self.errors, "seconds": round(self.seconds, 3),
+            "ops_per_s": round(n as f64 / self.seconds, 0),
+            "p50_ms": round(pct(&self.latencies_us, 50.0), 3), "p99_ms": round(pct(&self.latencies_us, 99.0), 3),
+            "first_error": self.first_error,
+        })
+    }
+}
+
+/// `n` operations with `conc` workers on one path, added to `path`.
+async fn run_round(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize, n: usize, path: &mut Path) {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let first_error = Arc::new(Mutex::new(None::<String>));
@@ -214,20 +264,13 @@ async fn cell(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize, n: u
             lat
         }));
     }
-    let mut all = Vec::with_capacity(n);
-    for t in tasks { all.extend(t.await.unwrap()); }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let errors = errors.load(Ordering::Relaxed);
-    let v = json!({
-        "op": op, "concurrency": conc, "path": if service { "service" } else { "direct" },
-        "requests": n, "errors": errors, "seconds": round(secs, 3),
-        "ops_per_s": round(n as f64 / secs, 0),
-        "p50_ms": round(pct(&all, 50.0), 3), "p99_ms": round(pct(&all, 99.0), 3),
-        "first_error": first_error.lock().unwrap().clone(),
-    });
-    eprintln!("{v}");
-    v
+    for t in tasks { path.latencies_us.extend(t.await.unwrap()); }
+    path.seconds += start.elapsed().as_secs_f64();
+    path.service = service;
+    path.errors += errors.load(Ordering::Relaxed);
+    if path.first_error.is_none() {
+        path.first_error = first_error.lock().unwrap().take();
+    }
 }
 
 fn round(x: f64, d: i32) -> f64 {
@@ -371,8 +414,7 @@ async fn main() {
     let mut added = Vec::new();
     for op in OPS.into_iter().filter(|op| args.ops.iter().any(|o| o == op)) {
         for &conc in &args.concurrency {
-            let d = cell(&ctx, op, false, conc, args.requests).await;
-            let s = cell(&ctx, op, true, conc, args.requests).await;
+            let (d, s) = cell(&ctx, op, conc, args.requests, args.rounds).await;
             added.push(json!({
                 "op": op, "concurrency": conc,
                 "added_p50_ms": round(s["p50_ms"].as_f64().unwrap() - d["p50_ms"].as_f64().unwrap(), 3),
@@ -385,7 +427,7 @@ async fn main() {
     let stream = big(&ctx, args.big_mib, args.serve_pid).await;
     let errors: u64 = cells.iter().map(|c| c["errors"].as_u64().unwrap()).sum();
     let out = json!({
-        "settings": {"requests_per_cell": args.requests, "concurrency": args.concurrency, "payload_bytes": SMALL,
+        "settings": {"requests_per_cell": args.requests, "rounds": args.rounds, "concurrency": args.concurrency, "payload_bytes": SMALL,
                      "list_objects": 100, "big_mib": args.big_mib},
         "cells": cells, "added": added, "stream": stream, "errors": errors,
     });

@@ -50,10 +50,13 @@ impl HttpConnector for InProcess {
         }
         let request = http::Request::from_parts(parts, s3s::Body::http_body(body));
         let service = self.0.clone();
+        // A task of its own, as on the server side of a socket: the handler's many wake-ups
+        // (file work on the blocking pool) then poll only it, not the SDK's whole request stack.
+        let handled = tokio::spawn(async move { service.call(request).await });
         HttpConnectorFuture::new(async move {
-            let response = service
-                .call(request)
+            let response = handled
                 .await
+                .map_err(|e| ConnectorError::other(e.into(), None))?
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
             HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
                 .map_err(|e| ConnectorError::other(e.into(), None))
