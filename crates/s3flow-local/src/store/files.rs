@@ -37,15 +37,23 @@ pub async fn write_json_atomic(
 ) -> io::Result<()> {
     let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     let tmp = tmp_dir.join(format!("{}.json.tmp", unique_token()));
-    if let Err(err) = tokio::fs::write(&tmp, &bytes).await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(err);
-    }
-    if let Err(err) = tokio::fs::rename(&tmp, target).await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(err);
-    }
-    Ok(())
+    let target = target.to_owned();
+    // Write and rename in one trip to the blocking pool (each trip is a thread hand-off).
+    blocking(move || {
+        let written = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &target));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    })
+    .await
+}
+
+/// Runs blocking file work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
 }
 
 /// Same as [`write_json_atomic`], for blocking contexts (start-up).
@@ -76,24 +84,52 @@ pub enum WriteBodyError {
     Io(io::Error),
 }
 
-/// Streams `body` into a new file at `path` (never buffering it whole), computing the MD5 and
-/// the requested checksums. On any error the partial file is removed.
+/// Streams `body` into a new file at `path` (buffering at most IO_CHUNK of it), computing the
+/// MD5 and the requested checksums. On any error the partial file is removed.
 pub async fn write_body(
     path: &Path,
     mut body: impl Stream<Item = Result<Bytes, StdError>> + Unpin,
     mut hasher: s3s::checksum::ChecksumHasher,
 ) -> Result<BodyDigest, WriteBodyError> {
-    let file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .await
-        .map_err(WriteBodyError::Io)?;
-    let mut writer = tokio::io::BufWriter::with_capacity(IO_CHUNK, file);
     let mut md5 = s3s::crypto::Md5::new();
     let mut size: u64 = 0;
+    // A body that ends within IO_CHUNK (most objects of a workflow) is created and written in
+    // one trip to the blocking pool; a longer one streams through a buffered file.
+    let mut head = bytes::BytesMut::new();
+    let mut rest = None;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(WriteBodyError::Body)?;
+        md5.update(&chunk);
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        if head.len() + chunk.len() > IO_CHUNK {
+            rest = Some(chunk);
+            break;
+        }
+        head.extend_from_slice(&chunk);
+    }
+    let create = |path: &Path| std::fs::OpenOptions::new().write(true).create_new(true).open(path);
+    let owned = path.to_owned();
+    let Some(first_of_rest) = rest else {
+        blocking(move || {
+            std::io::Write::write_all(&mut create(&owned)?, &head).inspect_err(|_| {
+                let _ = std::fs::remove_file(&owned);
+            })
+        })
+        .await
+        .map_err(WriteBodyError::Io)?;
+        return Ok(BodyDigest {
+            size,
+            md5: md5.finalize(),
+            checksums: hasher.finalize(),
+        });
+    };
+    let file = blocking(move || create(&owned)).await.map_err(WriteBodyError::Io)?;
+    let mut writer = tokio::io::BufWriter::with_capacity(IO_CHUNK, tokio::fs::File::from_std(file));
 
     let result = async {
+        writer.write_all(&head).await.map_err(WriteBodyError::Io)?;
+        writer.write_all(&first_of_rest).await.map_err(WriteBodyError::Io)?;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(WriteBodyError::Body)?;
             md5.update(&chunk);
