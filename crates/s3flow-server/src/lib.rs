@@ -60,8 +60,11 @@ struct Inner {
     metrics: metrics::Metrics,
     /// The embedded endpoint's URL and an HTTP client that serves it in this process:
     /// connections to that URL skip the loopback hop.
-    embedded: Option<(String, aws_smithy_runtime_api::client::http::SharedHttpClient)>,
+    embedded: Option<Embedded>,
 }
+
+/// The embedded endpoint's URL and the HTTP client that serves it in process.
+type Embedded = (String, aws_smithy_runtime_api::client::http::SharedHttpClient);
 
 impl AppState {
     pub fn new(store: Store, documents_dir: PathBuf) -> Self {
@@ -81,31 +84,27 @@ impl AppState {
     /// A state over the same store and folders with other document limits (how long
     /// documents are kept, how big they may be); its client cache and metrics start empty.
     pub fn with_document_limits(&self, ttl: Duration, max_bytes: u64) -> Self {
-        AppState {
-            inner: Arc::new(Inner {
-                store: self.inner.store.clone(),
-                clients: Mutex::new(HashMap::new()),
-                documents_dir: self.inner.documents_dir.clone(),
-                document_ttl: ttl,
-                max_document_bytes: max_bytes,
-                metrics: metrics::Metrics::default(),
-                embedded: self.inner.embedded.clone(),
-            }),
-        }
+        self.rebuilt(ttl, max_bytes, self.inner.embedded.clone())
     }
 
-    /// A state whose connections to `endpoint` (the embedded endpoint's URL) call `service`
-    /// in this process instead of over TCP; its client cache and metrics start empty.
+    /// A state whose access-key connections to `endpoint` (the embedded endpoint's URL) call
+    /// `service` in this process instead of over TCP; its client cache and metrics start empty.
     pub fn with_embedded_endpoint(&self, endpoint: String, service: s3s::service::S3Service) -> Self {
+        let embedded = Some((endpoint, in_process::http_client(service)));
+        self.rebuilt(self.inner.document_ttl, self.inner.max_document_bytes, embedded)
+    }
+
+    /// A state over the same store and documents folder, with an empty client cache and metrics.
+    fn rebuilt(&self, document_ttl: Duration, max_document_bytes: u64, embedded: Option<Embedded>) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 store: self.inner.store.clone(),
                 clients: Mutex::new(HashMap::new()),
                 documents_dir: self.inner.documents_dir.clone(),
-                document_ttl: self.inner.document_ttl,
-                max_document_bytes: self.inner.max_document_bytes,
+                document_ttl,
+                max_document_bytes,
                 metrics: metrics::Metrics::default(),
-                embedded: Some((endpoint, in_process::http_client(service))),
+                embedded,
             }),
         }
     }
@@ -155,9 +154,11 @@ impl AppState {
             }
         }
         let connection = self.store().open_connection(&raw)?;
+        // Access keys only: the embedded endpoint has no STS for a role to be assumed through.
         let endpoint = connection.endpoint.as_deref().map(|e| e.trim_end_matches('/'));
+        let keys = matches!(connection.auth, s3flow::Auth::AccessKey { .. });
         let client = match &self.inner.embedded {
-            Some((embedded, http)) if endpoint == Some(embedded.as_str()) => {
+            Some((embedded, http)) if keys && endpoint == Some(embedded.as_str()) => {
                 Client::connect_over(connection, http.clone()).await?
             }
             _ => Client::connect(connection).await?,
