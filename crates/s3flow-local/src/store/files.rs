@@ -96,49 +96,35 @@ pub async fn write_body(
     // A body that ends within IO_CHUNK (most objects of a workflow) is created and written in
     // one trip to the blocking pool; a longer one streams through a buffered file.
     let mut head = bytes::BytesMut::new();
-    let mut rest = None;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(WriteBodyError::Body)?;
-        md5.update(&chunk);
-        hasher.update(&chunk);
-        size += chunk.len() as u64;
-        if head.len() + chunk.len() > IO_CHUNK {
-            rest = Some(chunk);
-            break;
-        }
-        head.extend_from_slice(&chunk);
-    }
-    let create = |path: &Path| std::fs::OpenOptions::new().write(true).create_new(true).open(path);
-    let owned = path.to_owned();
-    let Some(first_of_rest) = rest else {
-        blocking(move || {
-            std::io::Write::write_all(&mut create(&owned)?, &head).inspect_err(|_| {
-                let _ = std::fs::remove_file(&owned);
-            })
-        })
-        .await
-        .map_err(WriteBodyError::Io)?;
-        return Ok(BodyDigest {
-            size,
-            md5: md5.finalize(),
-            checksums: hasher.finalize(),
-        });
-    };
-    let file = blocking(move || create(&owned)).await.map_err(WriteBodyError::Io)?;
-    let mut writer = tokio::io::BufWriter::with_capacity(IO_CHUNK, tokio::fs::File::from_std(file));
-
+    let mut writer: Option<tokio::io::BufWriter<tokio::fs::File>> = None;
+    let create = |path: PathBuf| move || std::fs::OpenOptions::new().write(true).create_new(true).open(path);
     let result = async {
-        writer.write_all(&head).await.map_err(WriteBodyError::Io)?;
-        writer.write_all(&first_of_rest).await.map_err(WriteBodyError::Io)?;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(WriteBodyError::Body)?;
             md5.update(&chunk);
             hasher.update(&chunk);
             size += chunk.len() as u64;
-            writer.write_all(&chunk).await.map_err(WriteBodyError::Io)?;
+            match &mut writer {
+                Some(writer) => writer.write_all(&chunk).await.map_err(WriteBodyError::Io)?,
+                None if head.len() + chunk.len() <= IO_CHUNK => head.extend_from_slice(&chunk),
+                None => {
+                    let file = blocking(create(path.to_owned())).await.map_err(WriteBodyError::Io)?;
+                    let file = tokio::fs::File::from_std(file);
+                    let writer = writer.insert(tokio::io::BufWriter::with_capacity(IO_CHUNK, file));
+                    writer.write_all(&head).await.map_err(WriteBodyError::Io)?;
+                    writer.write_all(&chunk).await.map_err(WriteBodyError::Io)?;
+                }
+            }
         }
-        writer.flush().await.map_err(WriteBodyError::Io)?;
-        Ok(())
+        match &mut writer {
+            Some(writer) => writer.flush().await.map_err(WriteBodyError::Io),
+            None => {
+                let (create, head) = (create(path.to_owned()), std::mem::take(&mut head));
+                blocking(move || std::io::Write::write_all(&mut create()?, &head))
+                    .await
+                    .map_err(WriteBodyError::Io)
+            }
+        }
     }
     .await;
 
