@@ -1260,3 +1260,46 @@ async fn a_key_without_its_latest_document_is_repaired_at_start() {
         .exists());
     server.shutdown().await;
 }
+
+/// Writers of the same key wait for each other, writers of different keys do not: with 16
+/// tasks writing 4 keys at once, every PUT is one version, readable by its id, and each key's
+/// latest is the one that committed last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_of_a_few_keys_keep_every_version() {
+    let t = TestServer::start().await;
+    let c = t.client();
+    let b = versioned_bucket(&t).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for writer in 0..16 {
+        let (c, b) = (c.clone(), b.clone());
+        tasks.spawn(async move {
+            let mut written = Vec::new();
+            for round in 0..6 {
+                let key = format!("k{}", (writer + round) % 4);
+                let body = format!("writer {writer} round {round}");
+                written.push((key.clone(), put_v(&c, &b, &key, &body).await, body));
+            }
+            written
+        });
+    }
+    let mut written = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        written.extend(done.unwrap());
+    }
+    assert_eq!(written.len(), 96);
+    let listed = all_versions(&c, &b, 1000).await;
+    assert_eq!(listed.len(), 96, "one version per PUT");
+    for (key, version, body) in &written {
+        assert!(listed.iter().any(|(k, v, _, _)| k == key && v == version));
+        assert_eq!(get_v(&c, &b, key, version).await, body.as_bytes());
+    }
+    for key in ["k0", "k1", "k2", "k3"] {
+        let versions: Vec<&Entry> = listed.iter().filter(|e| e.0 == key).collect();
+        assert_eq!(versions.len(), 24);
+        // Newest first, and only the newest is the latest.
+        assert!(versions[0].2 && versions[1..].iter().all(|e| !e.2));
+        let latest = get(&c, &b, key).await;
+        let expected = &written.iter().find(|(k, v, _)| k == key && v == &versions[0].1).unwrap().2;
+        assert_eq!(latest, expected.as_bytes());
+    }
+}

@@ -24,6 +24,7 @@
 //! document refers to are removed at start.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -51,6 +52,9 @@ const TMP_DIR: &str = "tmp";
 const META_SUFFIX: &str = ".meta.json";
 const DATA_SUFFIX: &str = ".data";
 const UPLOAD_FILE: &str = "upload.json";
+/// Locks the keys of a bucket are spread over: enough that writers of different keys rarely
+/// wait for each other.
+const KEY_LOCKS: usize = 64;
 
 /// Every version of one key, newest first. Never empty inside the index.
 #[derive(Debug, Clone, Default)]
@@ -86,12 +90,22 @@ pub struct Bucket {
     versioning: AtomicU8,
     dir: PathBuf,
     index: RwLock<BTreeMap<String, KeyVersions>>,
-    /// Serialises metadata commits so "replace the document, then delete the files it
-    /// replaced" never races with another writer of the same key, and versioning changes
-    /// with writes.
-    commit: tokio::sync::Mutex<()>,
+    /// Writers of a key hold the read side (and their key's lock); versioning changes and
+    /// removal of the bucket hold the write side, so they never interleave with a write.
+    commit: tokio::sync::RwLock<()>,
+    /// Serialise the writers of one key (keys share a lock by hash), so "replace the document,
+    /// then delete the files it replaced" never races with another writer of that key, while
+    /// writes of different keys go on side by side.
+    key_locks: Box<[tokio::sync::Mutex<()>]>,
+    key_hasher: std::hash::RandomState,
     uploads: Mutex<BTreeMap<String, Arc<Upload>>>,
     removed: AtomicBool,
+}
+
+/// What a writer of one key holds (see [`Bucket::lock_key`]); the key's lock is let go first.
+struct KeyGuard<'a> {
+    _key: tokio::sync::MutexGuard<'a, ()>,
+    _bucket: tokio::sync::RwLockReadGuard<'a, ()>,
 }
 
 /// A multipart upload in progress.
@@ -166,7 +180,9 @@ impl Bucket {
             versioning: AtomicU8::new(versioning.to_u8()),
             dir,
             index: RwLock::new(BTreeMap::new()),
-            commit: tokio::sync::Mutex::new(()),
+            commit: tokio::sync::RwLock::new(()),
+            key_locks: (0..KEY_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect(),
+            key_hasher: std::hash::RandomState::new(),
             uploads: Mutex::new(BTreeMap::new()),
             removed: AtomicBool::new(false),
         }
@@ -504,7 +520,7 @@ impl Bucket {
 
     /// Enables or suspends versioning, durably (in the bucket marker).
     pub async fn set_versioning(&self, versioning: Versioning) -> S3Result<()> {
-        let _guard = self.commit.lock().await;
+        let _guard = self.commit.write().await;
         if self.is_removed() {
             return Err(super::no_such_bucket());
         }
@@ -592,7 +608,7 @@ impl Bucket {
     /// versioning is enabled, as the `null` version otherwise (replacing the previous `null`
     /// version). The data file it names must already be in `objects/`.
     pub async fn commit(&self, mut meta: ObjectMeta) -> S3Result<Arc<ObjectMeta>> {
-        let _guard = self.commit.lock().await;
+        let _guard = self.lock_key(&meta.key).await;
         if self.is_removed() {
             self.discard_data(&meta).await;
             return Err(super::no_such_bucket());
@@ -604,13 +620,23 @@ impl Bucket {
         self.push_latest(meta).await
     }
 
+    /// The locks a writer of `key` holds: the bucket's read side, then the key's own.
+    async fn lock_key(&self, key: &str) -> KeyGuard<'_> {
+        let bucket = self.commit.read().await;
+        let shard = self.key_hasher.hash_one(key) as usize % KEY_LOCKS;
+        KeyGuard {
+            _key: self.key_locks[shard].lock().await,
+            _bucket: bucket,
+        }
+    }
+
     async fn discard_data(&self, meta: &ObjectMeta) {
         if !meta.data_file.is_empty() {
             remove_quietly(&self.data_path(meta)).await;
         }
     }
 
-    /// Makes `meta` the latest version of its key (the commit lock is held): the previous
+    /// Makes `meta` the latest version of its key (its key's lock is held): the previous
     /// latest is kept as an older version unless `meta` replaces it as the `null` version;
     /// a replaced `null` version and its data are removed.
     async fn push_latest(&self, meta: ObjectMeta) -> S3Result<Arc<ObjectMeta>> {
@@ -678,7 +704,7 @@ impl Bucket {
     /// delete marker otherwise (with a fresh id when enabled, as the `null` version when
     /// suspended). Deleting a missing key succeeds.
     pub async fn delete_object(&self, key: &str) -> S3Result<DeleteOutcome> {
-        let _guard = self.commit.lock().await;
+        let _guard = self.lock_key(key).await;
         if self.is_removed() {
             return Err(super::no_such_bucket());
         }
@@ -706,7 +732,7 @@ impl Bucket {
         if !is_valid_version_id(version) {
             return Err(invalid_version_id());
         }
-        let _guard = self.commit.lock().await;
+        let _guard = self.lock_key(key).await;
         if self.is_removed() {
             return Err(super::no_such_bucket());
         }
@@ -722,7 +748,7 @@ impl Bucket {
         Ok(outcome)
     }
 
-    /// Removes `existing[pos]` (the commit lock is held; `existing` is the key's version list).
+    /// Removes `existing[pos]` (its key's lock is held; `existing` is the key's version list).
     async fn remove_version(&self, existing: &[Arc<ObjectMeta>], pos: usize) -> S3Result<()> {
         let victim = &existing[pos];
         let key = victim.key.as_str();
@@ -777,7 +803,7 @@ impl Bucket {
         version: Option<&str>,
         change: impl FnOnce(&mut ObjectMeta),
     ) -> S3Result<Arc<ObjectMeta>> {
-        let _guard = self.commit.lock().await;
+        let _guard = self.lock_key(key).await;
         if self.is_removed() {
             return Err(super::no_such_bucket());
         }
@@ -806,10 +832,10 @@ impl Bucket {
     }
 
     /// Marks the bucket as deleted if it has no object versions and no delete markers; the
-    /// caller then removes its folder. Holding the commit lock makes "empty" and "removed" one
+    /// caller then removes its folder. Holding the write side of the commit lock makes "empty" and "removed" one
     /// step for concurrent writers.
     pub async fn mark_removed_if_empty(&self) -> S3Result<()> {
-        let _guard = self.commit.lock().await;
+        let _guard = self.commit.write().await;
         if !self.is_empty() {
             return Err(s3_error!(BucketNotEmpty));
         }
