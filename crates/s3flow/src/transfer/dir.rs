@@ -10,6 +10,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use futures::StreamExt;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -78,7 +79,7 @@ impl Summary {
     }
 }
 
-/// Called as files finish: `(bytes of the file, files planned)`; for progress bars.
+/// Called as each file finishes, with its bytes; for progress bars.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// Options of a directory transfer.
@@ -162,7 +163,7 @@ pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str,
             (item, result)
         }
     };
-    each_spawned(items, options, work, |item, result| {
+    each_spawned(futures::stream::iter(items), options, work, |item, result| {
         match result {
             Ok(()) => {
                 summary.transferred += 1;
@@ -180,7 +181,7 @@ pub async fn upload_dir(client: &Client, dir: &Path, bucket: &str, prefix: &str,
 /// directory transfer uses every core), and hands each result to `done` as it finishes;
 /// `done` returns the item's bytes for the progress callback.
 async fn each_spawned<I, T, Work>(
-    items: Vec<I>,
+    items: impl futures::Stream<Item = I>,
     options: &DirOptions,
     work: impl Fn(I) -> Work,
     mut done: impl FnMut(I, Result<T>) -> u64,
@@ -190,15 +191,23 @@ async fn each_spawned<I, T, Work>(
     Work: std::future::Future<Output = (I, Result<T>)> + Send + 'static,
 {
     let concurrency = options.concurrency.unwrap_or(super::DEFAULT_DIR_CONCURRENCY).max(1);
-    let mut items = items.into_iter();
+    let mut items = std::pin::pin!(items);
+    let mut more = true;
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        while tasks.len() < concurrency {
-            let Some(item) = items.next() else { break };
-            tasks.spawn(work(item));
-        }
-        let Some(joined) = tasks.join_next().await else {
-            break;
+        // Take the next item while there is room, and meanwhile collect finished tasks.
+        let joined = tokio::select! {
+            item = items.next(), if more && tasks.len() < concurrency => {
+                match item {
+                    Some(item) => {
+                        tasks.spawn(work(item));
+                    }
+                    None => more = false,
+                }
+                continue;
+            }
+            Some(joined) = tasks.join_next() => joined,
+            else => break,
         };
         // A task only fails to join if it panicked, which is a bug: stop and say so.
         let (item, result) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
@@ -288,10 +297,16 @@ pub fn safe_path(dir: &Path, relative: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Lists `prefix` and plans one file per object. Folder markers (keys ending in `/`) are
-/// skipped; unsafe keys are reported in the summary and left out.
-pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: &Filter) -> Result<(Vec<DownloadItem>, Summary)> {
-    let mut items = Vec::new();
+/// Lists `prefix` and sends one [`DownloadItem`] per object into `planned`, page by page, so
+/// downloads start with the first page. Folder markers (keys ending in `/`) are skipped; unsafe
+/// keys are left out and reported in the returned summary. Stops early when `planned` closes.
+pub async fn plan_download(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    filter: &Filter,
+    planned: tokio::sync::mpsc::Sender<DownloadItem>,
+) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut token = None;
     loop {
@@ -316,26 +331,39 @@ pub async fn plan_download(client: &Client, bucket: &str, prefix: &str, filter: 
             }
             if filter.matches(&relative) {
                 let size = object.size().unwrap_or(0).max(0) as u64;
-                items.push(DownloadItem { key, relative, size, etag: object.e_tag().map(str::to_owned) });
+                let item = DownloadItem { key, relative, size, etag: object.e_tag().map(str::to_owned) };
+                if planned.send(item).await.is_err() {
+                    return Ok(summary);
+                }
             }
         }
         token = page.next_continuation_token().map(str::to_owned);
         if token.is_none() {
-            break;
+            return Ok(summary);
         }
     }
-    Ok((items, summary))
 }
 
+/// Objects listed ahead of the downloads: one page.
+const PLANNED_AHEAD: usize = 1000;
+
 /// Downloads every object under `prefix` into `dir` (created if missing), each file written
-/// beside its target and renamed into place.
+/// beside its target and renamed into place. The listing goes on in a task of its own while
+/// the objects already listed download.
 pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Path, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     // Under a restricted connection, no prefix means the allowed one.
-    let prefix = &client.restriction().scope_prefix(bucket, Some(prefix))?;
+    let prefix = client.restriction().scope_prefix(bucket, Some(prefix))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::invalid_input(format!("{}: cannot create the folder: {e}", dir.display())))?;
-    let (items, mut summary) = plan_download(client, bucket, prefix, &options.filter).await?;
+    let (planned, receiver) = tokio::sync::mpsc::channel(PLANNED_AHEAD);
+    let lister = {
+        let (client, bucket, filter) = (client.clone(), bucket.to_owned(), options.filter.clone());
+        tokio::spawn(async move { plan_download(&client, &bucket, &prefix, &filter, planned).await })
+    };
+    let items = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
     let (client, bucket, target) = (client.clone(), Arc::<str>::from(bucket), Arc::<Path>::from(dir));
     let work = move |item: DownloadItem| {
         let (client, bucket, target) = (client.clone(), bucket.clone(), target.clone());
@@ -344,6 +372,7 @@ pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Pat
             (item, result)
         }
     };
+    let mut summary = Summary::default();
     each_spawned(items, options, work, |item, result| {
         match result {
             Ok(_) => {
@@ -355,6 +384,9 @@ pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Pat
         item.size
     })
     .await;
+    let refused = lister.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+    summary.failed += refused.failed;
+    summary.errors.extend(refused.errors);
     Ok(summary)
 }
 

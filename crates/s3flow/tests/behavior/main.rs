@@ -78,5 +78,6 @@ suite!(
     multipart_copy_lowered_threshold,
     directory_upload_and_download,
     directory_download_refuses_escaping_keys,
+    directory_download_spans_listing_pages,
     download_pinned_to_etag,
 );

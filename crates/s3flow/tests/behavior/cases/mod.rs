@@ -18,4 +18,4 @@ pub use listing::*;
 pub use objects::*;
 pub use presign::*;
 pub use restrictions::*;
-pub use transfers::{directory_download_refuses_escaping_keys, download_pinned_to_etag, directory_upload_and_download, multipart_abort_leaves_nothing, multipart_copy_lowered_threshold, multipart_upload_large, parallel_download_large};
+pub use transfers::{directory_download_refuses_escaping_keys, directory_download_spans_listing_pages, download_pinned_to_etag, directory_upload_and_download, multipart_abort_leaves_nothing, multipart_copy_lowered_threshold, multipart_upload_large, parallel_download_large};

@@ -243,6 +243,33 @@ pub async fn directory_upload_and_download(ctx: &Ctx) {
     assert!(!dest.path().join("sub/deeper/c.log").exists(), "excluded by --include");
 }
 
+/// A folder of more objects than one listing page: the downloads start while later pages
+/// are still being listed, and every object arrives. A listing that fails at once (no such
+/// bucket) fails the transfer with its code.
+pub async fn directory_download_spans_listing_pages(ctx: &Ctx) {
+    use s3flow::transfer::dir::{self, DirOptions};
+    let src = tempfile::tempdir().unwrap();
+    let count = 1205;
+    for i in 0..count {
+        std::fs::write(src.path().join(format!("f{i:04}.txt")), format!("file {i}")).unwrap();
+    }
+    let options = DirOptions { concurrency: Some(64), ..Default::default() };
+    let summary = dir::upload_dir(&ctx.client, src.path(), &ctx.bucket, "many/", &options).await.expect("upload dir");
+    assert_eq!((summary.transferred, summary.failed), (count, 0), "{summary:?}");
+
+    let dest = tempfile::tempdir().unwrap();
+    let summary = dir::download_dir(&ctx.client, &ctx.bucket, "many/", dest.path(), &options).await.expect("download dir");
+    assert_eq!((summary.transferred, summary.failed), (count, 0), "{:?}", summary.errors.first());
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count() as u64, count, "no temporary file left");
+    for i in [0, 999, 1000, 1204] {
+        assert_eq!(std::fs::read_to_string(dest.path().join(format!("f{i:04}.txt"))).unwrap(), format!("file {i}"));
+    }
+
+    let missing = format!("{}-missing", ctx.bucket);
+    let err = dir::download_dir(&ctx.client, &missing, "many/", dest.path(), &options).await.expect_err("no such bucket");
+    assert_eq!(err.code, s3flow::ErrorCode::NotFound, "{err:?}");
+}
+
 /// Keys that would leave the target folder are refused and reported; the rest arrive.
 pub async fn directory_download_refuses_escaping_keys(ctx: &Ctx) {
     use s3flow::transfer::dir::{self, DirOptions};
