@@ -349,7 +349,8 @@ const PLANNED_AHEAD: usize = 1000;
 
 /// Downloads every object under `prefix` into `dir` (created if missing), each file written
 /// beside its target and renamed into place. The listing goes on in a task of its own while
-/// the objects already listed download.
+/// the objects already listed download; a listing that fails part-way fails the transfer once
+/// the downloads under way have finished (the files they wrote stay, complete).
 pub async fn download_dir(client: &Client, bucket: &str, prefix: &str, dir: &Path, options: &DirOptions) -> Result<Summary> {
     validate_bucket_name(bucket)?;
     // Under a restricted connection, no prefix means the allowed one.
