@@ -832,8 +832,8 @@ impl Bucket {
     }
 
     /// Marks the bucket as deleted if it has no object versions and no delete markers; the
-    /// caller then removes its folder. Holding the write side of the commit lock makes "empty" and "removed" one
-    /// step for concurrent writers.
+    /// caller then removes its folder. Holding the write side of the commit lock makes "empty"
+    /// and "removed" one step for concurrent writers.
     pub async fn mark_removed_if_empty(&self) -> S3Result<()> {
         let _guard = self.commit.write().await;
         if !self.is_empty() {
