@@ -125,6 +125,12 @@ def render(res, results_path):
           "swept, the objects put back untimed before each point. A request answered 500 or 503 is sent again after a "
           "short pause (Garage answers 503 when its sqlite metadata is locked under many writes at once); the count of "
           "such retries is shown where there were any. Best point of the sweep in bold.\n")
+        sweeps = len(ceil.get("sweeps") or [None])
+        if sweeps > 1:
+            w(f"The sweep ran {sweeps} times; each point is the median of its {sweeps} runs (their range in "
+              "brackets), as every tool's figure is the median of its repetitions, and the best point is the best "
+              "median. Until 2026-12-05 the ceiling was one sweep, so its best point was the best of single "
+              "samples.\n")
         if not ceil.get("ok"):
             w(f"Ceiling run FAILED: `{ceil.get('stderr', '').strip()[:300]}`\n")
         else:
@@ -140,7 +146,10 @@ def render(res, results_path):
                 if k not in sw:
                     continue
                 u = "MB/s" if unit == "mb_per_s" else "obj/s"
-                points = ", ".join(f"c={pt['concurrency']}: {f(pt[unit], 0)}"
+                def spread(pt):
+                    runs = pt.get("runs") or []
+                    return f" ({f(min(runs), 0)}–{f(max(runs), 0)})" if len(runs) > 1 else ""
+                points = ", ".join(f"c={pt['concurrency']}: {f(pt[unit], 0)}" + spread(pt)
                                    + (f" ({pt['retried']:,} retried)" if pt.get("retried") else "") for pt in sw[k])
                 w(f"| {label} | {points} | **{f(ceil[k][unit], 0)} {u}** (c={ceil[k]['concurrency']}) |")
             w(f"\nCeiling client process: {f(ceil['cpu'])} CPU s, peak RSS {mib(ceil['rss_kib'])} "
