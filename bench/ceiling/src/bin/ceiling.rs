@@ -61,7 +61,7 @@ async fn presigned(
 
 type Http = HyperClient<QuickAckConnector, Full<Bytes>>;
 
-/// Requests answered 500 or 503 and sent again since the last [`start_timer`], so untimed
+/// Requests answered 500 or 503 (or stalled) and sent again since the last [`start_timer`], so untimed
 /// work (putting objects back before a delete point) does not count: Garage answers 503 when
 /// its sqlite metadata is busy ("database is locked") under many writes at once, and every
 /// real client retries that.
@@ -73,11 +73,22 @@ fn start_timer() -> Instant {
     Instant::now()
 }
 
-/// Attempts per request before a 500/503 counts as a failure.
+/// Attempts per request before a 500/503 or a stall counts as a failure.
 const ATTEMPTS: u32 = 10;
 
+/// A request whose response has not begun after this long is sent again: once (2026-12-05)
+/// Garage stopped reading an UploadPart body mid-way and never answered, which hung the run.
+const STALLED_AFTER: Duration = Duration::from_secs(60);
+
+/// Why a request failed, and whether sending it again may help.
+enum SendError {
+    /// A 500 or 503, or no answer within [`STALLED_AFTER`].
+    Retryable(Failure),
+    Fatal(Failure),
+}
+
 /// Sends `body` to a pre-signed URL (with the headers it was signed with, and `range`),
-/// again after a short pause when the server answers 500 or 503.
+/// again after a short pause when the server answers 500 or 503 or does not answer.
 async fn send(
     http: &Http,
     method: http::Method,
@@ -88,24 +99,25 @@ async fn send(
     let mut attempt = 1;
     loop {
         match send_once(http, &method, url, range, body.clone()).await {
-            Err((Some(status), _)) if attempt < ATTEMPTS && matches!(status.as_u16(), 500 | 503) => {
+            Err(SendError::Retryable(_)) if attempt < ATTEMPTS => {
                 RETRIED.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
                 attempt += 1;
             }
-            result => return result.map_err(|(_, message)| message),
+            Ok(response) => return Ok(response),
+            Err(SendError::Retryable(message) | SendError::Fatal(message)) => return Err(message),
         }
     }
 }
 
-/// One request; an error says the HTTP status when there was one.
+/// One request.
 async fn send_once(
     http: &Http,
     method: &http::Method,
     url: &PresignOutput,
     range: Option<(u64, u64)>,
     body: Bytes,
-) -> Result<http::Response<Incoming>, (Option<http::StatusCode>, Failure)> {
+) -> Result<http::Response<Incoming>, SendError> {
     let mut builder = http::Request::builder().method(method).uri(&url.url);
     for (name, value) in &url.headers {
         builder = builder.header(name, value);
@@ -113,12 +125,16 @@ async fn send_once(
     if let Some((first, last)) = range {
         builder = builder.header("range", format!("bytes={first}-{last}"));
     }
-    let request = builder.body(Full::new(body)).map_err(|e| (None, e.to_string()))?;
-    let response = http.request(request).await.map_err(|e| (None, e.to_string()))?;
+    let request = builder.body(Full::new(body)).map_err(|e| SendError::Fatal(e.to_string()))?;
+    let response = tokio::time::timeout(STALLED_AFTER, http.request(request))
+        .await
+        .map_err(|_| SendError::Retryable(format!("{method}: no answer in {STALLED_AFTER:?}")))?
+        .map_err(|e| SendError::Fatal(e.to_string()))?;
     if !response.status().is_success() {
         let status = response.status();
         let text = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        return Err((Some(status), format!("{method} {status}: {}", String::from_utf8_lossy(&text))));
+        let message = format!("{method} {status}: {}", String::from_utf8_lossy(&text));
+        return Err(if matches!(status.as_u16(), 500 | 503) { SendError::Retryable(message) } else { SendError::Fatal(message) });
     }
     Ok(response)
 }
