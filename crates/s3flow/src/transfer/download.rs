@@ -1,5 +1,5 @@
 //! Downloads: objects up to the threshold in one GET, larger ones in `download_threads`
-//! parallel ranged GETs, all pinned to the object's ETag (`If-Match`) so a concurrent
+//! parallel ranged GETs (to a file two per thread, to a writer one per part), all pinned to the object's ETag (`If-Match`) so a concurrent
 //! overwrite fails the download instead of mixing two versions. To a file ([`to_file`]), each
 //! range streams straight to its offsets in a temporary file beside the target (written in
 //! batches from a blocking thread, no reassembly buffer), renamed after the whole body
@@ -158,8 +158,12 @@ async fn fetch_to_file(client: &Client, request: &Request, file: &Target, path: 
         return Ok(downloaded);
     }
     // One thread: one GET of the whole object, resumed where it breaks off, rather than a
-    // request per part one after the other.
-    let pieces = if client.download_threads() > 1 { ranges(size, client.part_size()) } else { vec![(0, size)] };
+    // request per part one after the other. More threads: a range streams to the file in
+    // batches, so its length costs no memory, and two ranges per thread (never under the part
+    // size) spare the store its per-request work (1 GiB from Garage in 64 MiB ranges instead
+    // of 8 MiB ones: 5–8 % less wall time and less Garage CPU, bench/NOTES.md).
+    let threads = client.download_threads() as u64;
+    let pieces = if threads > 1 { ranges(size, client.part_size().max(size.div_ceil(2 * threads))) } else { vec![(0, size)] };
     downloaded.ranges = pieces.len();
     let mut crcs: Vec<(u64, u32, u64)> = futures::stream::iter(pieces)
         .map(|range| get_range_to_file(client, request, etag.as_deref(), range, file, path, &what))
