@@ -1,10 +1,10 @@
 //! Downloads: objects up to the threshold in one GET, larger ones in `download_threads`
-//! parallel ranged GETs (to a file two per thread, to a writer one per part), all pinned to the object's ETag (`If-Match`) so a concurrent
-//! overwrite fails the download instead of mixing two versions. To a file ([`to_file`]), each
-//! range streams straight to its offsets in a temporary file beside the target (written in
-//! batches from a blocking thread, no reassembly buffer), renamed after the whole body
-//! verified; to any `AsyncWrite` ([`to_writer`]) ranges are written in order with at most
-//! `download_threads` buffers waiting.
+//! parallel ranged GETs (to a file two per thread, to a writer one per part), all pinned to
+//! the object's ETag (`If-Match`) so a concurrent overwrite fails the download instead of
+//! mixing two versions. To a file ([`to_file`]), each range streams straight to its offsets
+//! in a temporary file beside the target (written in batches from a blocking thread, no
+//! reassembly buffer), renamed after the whole body verified; to any `AsyncWrite`
+//! ([`to_writer`]) ranges are written in order with at most `download_threads` buffers waiting.
 //!
 //! Checks: every range's length; the whole object's CRC32 when the store returns a
 //! whole-object one (HEAD with `x-amz-checksum-mode: ENABLED`). A body that fails them is

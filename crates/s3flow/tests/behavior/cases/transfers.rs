@@ -159,6 +159,20 @@ pub async fn parallel_download_large(ctx: &Ctx) {
     assert_eq!(sha256(&std::fs::read(&to).unwrap()), sha256(&body));
     std::fs::remove_file(&to).unwrap();
 
+    // To a file, two ranges per thread when that beats the part size: 40 MiB over 2 threads
+    // is 4 ranges of 10 MiB, not 9 parts of 5 MiB.
+    let two = ctx
+        .client_with(|c| {
+            c.part_size = Some(5 * MIB as u64);
+            c.download_threads = Some(2);
+        })
+        .await;
+    let to = dir.path().join("two.bin");
+    let done = transfer::download::to_file(&two, &request, &to).await.expect("two threads");
+    assert_eq!(done.ranges, 4);
+    assert_eq!(sha256(&std::fs::read(&to).unwrap()), sha256(&body));
+    std::fs::remove_file(&to).unwrap();
+
     // To any writer, in order.
     let mut sink = Vec::new();
     let done = transfer::download::to_writer(&client, &request, &mut sink).await.expect("to writer");
