@@ -148,11 +148,12 @@ def render(res, results_path):
                 if k not in sw:
                     continue
                 u = "MB/s" if unit == "mb_per_s" else "obj/s"
-                def spread(pt):
-                    runs = pt.get("runs") or []
+                def spread(i):
+                    runs = [sweep[k][i][unit] for sweep in ceil.get("sweeps") or []]
                     return f" ({f(min(runs), 0)}–{f(max(runs), 0)})" if len(runs) > 1 else ""
-                points = ", ".join(f"c={pt['concurrency']}: {f(pt[unit], 0)}" + spread(pt)
-                                   + (f" ({pt['retried']:,} retried)" if pt.get("retried") else "") for pt in sw[k])
+                points = ", ".join(f"c={pt['concurrency']}: {f(pt[unit], 0)}" + spread(i)
+                                   + (f" ({pt['retried']:,} retried)" if pt.get("retried") else "")
+                                   for i, pt in enumerate(sw[k]))
                 w(f"| {label} | {points} | **{f(ceil[k][unit], 0)} {u}** (c={ceil[k]['concurrency']}) |")
             w(f"\nCeiling client process: {f(ceil['cpu'])} CPU s, peak RSS {mib(ceil['rss_kib'])} "
               f"(it holds the large object in memory).\n")
