@@ -125,7 +125,7 @@ def render(res, results_path):
           "swept, the objects put back untimed before each point. A request answered 500 or 503 is sent again after a "
           "short pause (Garage answers 503 when its sqlite metadata is locked under many writes at once); the count of "
           "such retries is shown where there were any. Best point of the sweep in bold.\n")
-        for why in ceil.get("failed_sweeps") or []:
+        for why in (ceil.get("failed_sweeps") or []) if ceil.get("ok") else []:  # else: FAILED below
             w(f"One sweep FAILED and is left out: `{why.strip()}`\n")
         sweeps = len(ceil.get("sweeps") or [None])
         if sweeps > 1:

@@ -61,10 +61,10 @@ async fn presigned(
 
 type Http = HyperClient<QuickAckConnector, Full<Bytes>>;
 
-/// Requests answered 500 or 503 (or stalled) and sent again since the last [`start_timer`], so untimed
-/// work (putting objects back before a delete point) does not count: Garage answers 503 when
-/// its sqlite metadata is busy ("database is locked") under many writes at once, and every
-/// real client retries that.
+/// Requests answered 500 or 503 (or stalled) and sent again since the last [`start_timer`],
+/// so untimed work (putting objects back before a delete point) does not count: Garage
+/// answers 503 when its sqlite metadata is busy ("database is locked") under many writes at
+/// once, and every real client retries that.
 static RETRIED: AtomicU64 = AtomicU64::new(0);
 
 /// Starts timing a point: its retries count from here.
