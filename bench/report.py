@@ -114,13 +114,18 @@ def render(res, results_path):
 
     # ------------------------------------------------------------- ceiling
     if ceil:
+        small_bodies = ("W3's own files, one body per key (until 2026-12-05 every key had the same 4 KiB of `x`, "
+                        "which Garage stores as one block, so its PUT, GET and DELETE cost it less than the tools' "
+                        "distinct files)" if (ceil.get("sweep") or {}).get("small_bodies") == "distinct" else
+                        "every key the same 4 KiB of `x` (Garage stores them as one block, so this ceiling "
+                        "is higher than one for distinct files; fixed on 2026-12-05)")
         w("## The ceiling (raw client: pre-signed URLs, keep-alive, bodies in memory)\n")
         w("`bench/ceiling` (`s3flow-ceiling`): hyper with one keep-alive pool whose connections ACK at once (s3flow's "
           "plain-HTTP client; until 2026-12-01 it was reqwest, whose small GETs waited ~40 ms each for a delayed ACK "
           "at low concurrency: 363 obj/s at 16 in flight), URLs pre-signed before the timer, "
           "PUT bodies from memory, GET bodies counted and dropped. Large object: concurrency 1 is a single "
           "PutObject/GetObject, above 1 a multipart upload (16 MiB parts, pre-signed UploadPart URLs) and ranged "
-          "GETs. Small objects: PUT and GET swept over requests in flight; DELETE in DeleteObjects batches of 1,000 "
+          "GETs. Small objects: " + small_bodies + ", PUT and GET swept over requests in flight; DELETE in DeleteObjects batches of 1,000 "
           "through the SDK client (the call needs a body checksum a pre-signed URL cannot carry), batches in flight "
           "swept, the objects put back untimed before each point. A request answered 500 or 503 is sent again after a "
           "short pause (Garage answers 503 when its sqlite metadata is locked under many writes at once); the count of "
@@ -224,7 +229,9 @@ def render(res, results_path):
         if ceil.get("ok"):
             w(f"Ceiling for the same {ceil['sweep']['small_count']:,} × 4 KiB: PUT {f(ceiling_of('small_put', 'objects_per_s'), 0)} "
               f"obj/s, GET {f(ceiling_of('small_get', 'objects_per_s'), 0)} obj/s, DELETE "
-              f"{f(ceiling_of('small_delete', 'objects_per_s'), 0)} obj/s (best of the concurrency sweep).\n")
+              f"{f(ceiling_of('small_delete', 'objects_per_s'), 0)} obj/s (best of the concurrency sweep"
+              + ("; swept inside W3's rotation, once per repetition, so it met Garage in the tools' state" if ceil.get("small_in_w3") else "")
+              + ").\n")
         for e in res["W3"]:
             if e["op"] == "notes":
                 w(f"Notes for {e['tool']}: " + "; ".join(e["notes"]) + ".\n")
@@ -384,7 +391,7 @@ def render(res, results_path):
         "(W3's log names the order): Garage keeps working for a while after big writes and deletes (the ceiling's "
         "and each tool's), which slows whoever comes next, so no tool always follows the same one.",
         "Garage stores data blocks by content hash and removes unreferenced blocks only after a delay. Every W1 source "
-        "file (and the ceiling's identical bytes) is uploaded once, untimed, before measurement, so every measured PUT "
+        "file and W3's small files (and the ceiling's identical bytes) are uploaded once, untimed, before measurement, so every measured PUT "
         "meets the same server state whatever its place in the order. W4's 8 GiB object is not warmed up (W4 "
         "measures memory; its MB/s is indicative only).",
         "The machine has 2 cores shared by the client, Garage and other engineers' builds (see the load averages "

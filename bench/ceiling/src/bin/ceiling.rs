@@ -7,12 +7,15 @@
 //!
 //!   s3flow-ceiling --endpoint URL --access-key-id K --secret-access-key S [--region garage]
 //!       --bucket B [--large-bytes 1073741824] [--part-size 16777216]
-//!       [--small-count 10000] [--small-bytes 4096] [--concurrency 16,64,256]
+//!       [--small-count 10000] [--small-bytes 4096] [--small-dir DIR] [--concurrency 16,64,256]
 //!       [--large-concurrency 1,2,4,8] [--delete-concurrency 1,2,4,10]
 //!
 //! Large PUT at concurrency 1 is one PutObject; above 1 it is a multipart upload whose
 //! UploadPart URLs are pre-signed after CreateMultipartUpload (outside the timer; Complete is
 //! inside it). Large GET at concurrency 1 is one GetObject; above 1, ranged GETs of part-size.
+//! Small objects each have their own bytes (Garage stores blocks by content hash: 10,000 copies
+//! of one body are one block, which made its PUT, GET and DELETE cheaper than the tools' own
+//! distinct files): the files of `--small-dir` (bench/run passes W3's), else pseudo-random.
 //! Small DELETE: the small objects in DeleteObjects batches of 1,000, batches in flight swept.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt, TryFutureExt, TryStreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -333,21 +336,12 @@ async fn run(args: Args) -> Result<Value, Failure> {
         )
         .await?;
     } else if large_bytes > 0 {
-        // Bodies from memory: the same pseudo-random bytes every run (xorshift, not compressible).
-        let mut state = 0x9E3779B97F4A7C15u64;
-        let mut data = Vec::with_capacity(large_bytes as usize);
-        while data.len() < large_bytes as usize {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            data.extend_from_slice(&state.to_le_bytes());
-        }
-        data.truncate(large_bytes as usize);
+        // Bodies from memory: the same pseudo-random bytes every run.
         run_large(
             &client,
             &http,
             &bucket,
-            Bytes::from(data),
+            Bytes::from(pseudo_random(large_bytes as usize, 0)),
             part_size,
             &large_sweep,
             &mut report,
@@ -355,8 +349,18 @@ async fn run(args: Args) -> Result<Value, Failure> {
         .await?;
     }
 
-    if small_count > 0 {
-        let body = Bytes::from(vec![b'x'; small_bytes]);
+    let small_dir = args.get_or("small-dir", "");
+    let bodies = if small_dir.is_empty() {
+        (0..small_count).map(|i| Bytes::from(pseudo_random(small_bytes, i as u64))).collect()
+    } else {
+        read_dir_files(&small_dir)?
+    };
+    if !bodies.is_empty() {
+        let small_count = bodies.len();
+        let total: u64 = bodies.iter().map(|b| b.len() as u64).sum();
+        report["small_count"] = json!(small_count);
+        report["small_bytes"] = json!(total / small_count as u64);
+        report["small_bodies"] = json!("distinct");
         let keys: Vec<String> = (0..small_count).map(|i| format!("ceiling/small/{i:06}.bin")).collect();
         let mut put_urls = Vec::with_capacity(small_count);
         let mut get_urls = Vec::with_capacity(small_count);
@@ -368,35 +372,23 @@ async fn run(args: Args) -> Result<Value, Failure> {
         let mut gets = Vec::new();
         for &c in &sweep {
             let started = start_timer();
-            let _: Vec<_> = stream::iter(&put_urls)
-                .map(|u| put(&http, u, body.clone()))
+            let _: Vec<_> = stream::iter(put_urls.iter().zip(&bodies))
+                .map(|(u, body)| put(&http, u, body.clone()))
                 .buffer_unordered(c)
                 .try_collect()
                 .await?;
-            puts.push(point(
-                c,
-                started.elapsed(),
-                (small_count * small_bytes) as u64,
-                small_count as u64,
-            ));
+            puts.push(point(c, started.elapsed(), total, small_count as u64));
             let started = start_timer();
-            let sizes: Vec<u64> = stream::iter(&get_urls)
-                .map(|u| get(&http, u, None))
+            let sizes: Vec<(usize, u64)> = stream::iter(get_urls.iter().enumerate())
+                .map(|(i, u)| get(&http, u, None).map_ok(move |n| (i, n)))
                 .buffer_unordered(c)
                 .try_collect()
                 .await?;
             let elapsed = started.elapsed();
-            if let Some(bad) = sizes.iter().find(|&&n| n != small_bytes as u64) {
-                return Err(format!(
-                    "small GET returned {bad} bytes, expected {small_bytes}"
-                ));
+            if let Some(&(i, got)) = sizes.iter().find(|&&(i, n)| n != bodies[i].len() as u64) {
+                return Err(format!("small GET returned {got} bytes, expected {}", bodies[i].len()));
             }
-            gets.push(point(
-                c,
-                elapsed,
-                (small_count * small_bytes) as u64,
-                small_count as u64,
-            ));
+            gets.push(point(c, elapsed, total, small_count as u64));
         }
         report["small_put"] = Value::Array(puts);
         report["small_get"] = Value::Array(gets);
@@ -404,8 +396,8 @@ async fn run(args: Args) -> Result<Value, Failure> {
         let mut deletes = Vec::new();
         for &c in &list(&args.get_or("delete-concurrency", "1,2,4,10")) {
             // Every point deletes objects that exist: put them back first (untimed).
-            let _: Vec<_> = stream::iter(&put_urls)
-                .map(|u| put(&http, u, body.clone()))
+            let _: Vec<_> = stream::iter(put_urls.iter().zip(&bodies))
+                .map(|(u, body)| put(&http, u, body.clone()))
                 .buffer_unordered(64)
                 .try_collect()
                 .await?;
@@ -420,6 +412,34 @@ async fn run(args: Args) -> Result<Value, Failure> {
         report["small_delete"] = Value::Array(deletes);
     }
     Ok(report)
+}
+
+/// `len` bytes of xorshift output from a seed of its own: distinct, incompressible bodies.
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = 0x9E3779B97F4A7C15u64 ^ seed.wrapping_mul(0xD1B54A32D192ED03);
+    let mut data = Vec::with_capacity(len + 8);
+    while data.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        data.extend_from_slice(&state.to_le_bytes());
+    }
+    data.truncate(len);
+    data
+}
+
+/// The regular files of `dir` in name order, read into memory before any timer.
+fn read_dir_files(dir: &str) -> Result<Vec<Bytes>, Failure> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{dir}: {e}"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).map(Bytes::from).map_err(|e| format!("{}: {e}", p.display())))
+        .collect()
 }
 
 /// One DeleteObjects of up to 1,000 keys through the SDK client (a pre-signed URL cannot carry the
