@@ -119,6 +119,9 @@ def render(res, results_path):
                         "distinct files)" if (ceil.get("sweep") or {}).get("small_bodies") == "distinct" else
                         "every key the same 4 KiB of `x` (Garage stores them as one block, so this ceiling "
                         "is higher than one for distinct files; fixed on 2026-12-05)")
+        idle_start = ("Every point started once Garage was idle, as every tool's measurement does (until 2026-12-05 "
+                      "they did not, and a point could run during Garage's work after the previous point's writes). "
+                      if "settled_s" in (ceil.get("sweep") or {}) else "")
         w("## The ceiling (raw client: pre-signed URLs, keep-alive, bodies in memory)\n")
         w("`bench/ceiling` (`s3flow-ceiling`): hyper with one keep-alive pool whose connections ACK at once (s3flow's "
           "plain-HTTP client; until 2026-12-01 it was reqwest, whose small GETs waited ~40 ms each for a delayed ACK "
@@ -127,7 +130,7 @@ def render(res, results_path):
           "PutObject/GetObject, above 1 a multipart upload (16 MiB parts, pre-signed UploadPart URLs) and ranged "
           "GETs. Small objects: " + small_bodies + ", PUT and GET swept over requests in flight; DELETE in DeleteObjects batches of 1,000 "
           "through the SDK client (the call needs a body checksum a pre-signed URL cannot carry), batches in flight "
-          "swept, the objects put back untimed before each point. A request answered 500 or 503 is sent again after a "
+          "swept, the objects put back untimed before each point. " + idle_start + "A request answered 500 or 503 is sent again after a "
           "short pause (Garage answers 503 when its sqlite metadata is locked under many writes at once); the count of "
           "such retries is shown where there were any. Best point of the sweep in bold.\n")
         for why in (ceil.get("failed_sweeps") or []) if ceil.get("ok") else []:  # else: FAILED below

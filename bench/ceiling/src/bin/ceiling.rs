@@ -8,7 +8,10 @@
 //!   s3flow-ceiling --endpoint URL --access-key-id K --secret-access-key S [--region garage]
 //!       --bucket B [--large-bytes 1073741824] [--part-size 16777216]
 //!       [--small-count 10000] [--small-bytes 4096] [--small-dir DIR] [--concurrency 16,64,256]
-//!       [--large-concurrency 1,2,4,8] [--delete-concurrency 1,2,4,10]
+//!       [--large-concurrency 1,2,4,8] [--delete-concurrency 1,2,4,10] [--server-pid PID]
+//!
+//! With `--server-pid`, every point starts once the server is idle, as every tool's
+//! measurement does in bench/run.
 //!
 //! Large PUT at concurrency 1 is one PutObject; above 1 it is a multipart upload whose
 //! UploadPart URLs are pre-signed after CreateMultipartUpload (outside the timer; Complete is
@@ -19,6 +22,7 @@
 //! Small DELETE: the small objects in DeleteObjects batches of 1,000, batches in flight swept.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -70,10 +74,46 @@ type Http = HyperClient<QuickAckConnector, Full<Bytes>>;
 /// once, and every real client retries that.
 static RETRIED: AtomicU64 = AtomicU64::new(0);
 
-/// Starts timing a point: its retries count from here.
-fn start_timer() -> Instant {
+/// The server's process, when known (`--server-pid`): every point waits for it to go idle.
+static SERVER_PID: OnceLock<u32> = OnceLock::new();
+
+/// Milliseconds spent waiting for the server to go idle, over the whole run.
+static SETTLED_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Starts timing a point once the server is idle (as bench/run does before every tool's
+/// measurement: Garage keeps working after big writes, overwrites and deletes, and a point
+/// that starts meanwhile shares the cores with it); its retries count from here.
+async fn start_timer() -> Instant {
+    if let Some(&pid) = SERVER_PID.get() {
+        let waited = settle(pid).await;
+        SETTLED_MS.fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+    }
     RETRIED.store(0, Ordering::Relaxed);
     Instant::now()
+}
+
+/// Waits until the server used under 3 % of a core over half a second (bench/run's rule), at
+/// most 60 s; returns the time waited.
+async fn settle(pid: u32) -> Duration {
+    const WINDOW: Duration = Duration::from_millis(500);
+    // Linux's USER_HZ is 100 on every platform it supports today.
+    const TICKS_PER_S: f64 = 100.0;
+    let cpu = || -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    let started = Instant::now();
+    let Some(mut before) = cpu() else { return Duration::ZERO };
+    while started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(WINDOW).await;
+        let Some(after) = cpu() else { break };
+        if ((after - before) as f64) < 0.03 * WINDOW.as_secs_f64() * TICKS_PER_S {
+            break;
+        }
+        before = after;
+    }
+    started.elapsed()
 }
 
 /// Attempts per request before a 500/503 or a stall counts as a failure.
@@ -212,7 +252,7 @@ async fn large_put_multipart(
             headers,
         });
     }
-    let started = start_timer();
+    let started = start_timer().await;
     let etags: Vec<(i32, String)> = stream::iter(urls.iter().enumerate())
         .map(|(i, url)| {
             let first = i as u64 * part_size;
@@ -251,7 +291,7 @@ async fn large_get_ranged(
     part_size: u64,
     concurrency: usize,
 ) -> Result<(Duration, u64), Failure> {
-    let started = start_timer();
+    let started = start_timer().await;
     let ranges: Vec<(u64, u64)> = (0..size.div_ceil(part_size))
         .map(|i| (i * part_size, ((i + 1) * part_size).min(size) - 1))
         .collect();
@@ -281,7 +321,7 @@ async fn run_large(
     let mut gets = Vec::new();
     for &c in large_sweep {
         let elapsed = if c <= 1 {
-            let started = start_timer();
+            let started = start_timer().await;
             put(http, &put_url, body.clone()).await?;
             started.elapsed()
         } else {
@@ -289,7 +329,7 @@ async fn run_large(
         };
         puts.push(point(c, elapsed, large_bytes, 1));
         let (elapsed, got) = if c <= 1 {
-            let started = start_timer();
+            let started = start_timer().await;
             let got = get(http, &get_url, None).await?;
             (started.elapsed(), got)
         } else {
@@ -316,6 +356,10 @@ async fn run(args: Args) -> Result<Value, Failure> {
     let small_bytes = args.number("small-bytes", 4096) as usize;
     let sweep = list(&args.get_or("concurrency", "16,64,256"));
     let large_sweep = list(&args.get_or("large-concurrency", "1,2,4,8"));
+    let server_pid = args.number("server-pid", 0);
+    if server_pid > 0 {
+        let _ = SERVER_PID.set(server_pid as u32);
+    }
     let http: Http = s3flow::plain_http::hyper_client(None);
 
     let mut report = json!({"large_bytes": large_bytes, "part_size": part_size, "small_count": small_count, "small_bytes": small_bytes});
@@ -371,14 +415,14 @@ async fn run(args: Args) -> Result<Value, Failure> {
         let mut puts = Vec::new();
         let mut gets = Vec::new();
         for &c in &sweep {
-            let started = start_timer();
+            let started = start_timer().await;
             let _: Vec<_> = stream::iter(put_urls.iter().zip(&bodies))
                 .map(|(u, body)| put(&http, u, body.clone()))
                 .buffer_unordered(c)
                 .try_collect()
                 .await?;
             puts.push(point(c, started.elapsed(), total, small_count as u64));
-            let started = start_timer();
+            let started = start_timer().await;
             let sizes: Vec<(usize, u64)> = stream::iter(get_urls.iter().enumerate())
                 .map(|(i, u)| get(&http, u, None).map_ok(move |n| (i, n)))
                 .buffer_unordered(c)
@@ -401,7 +445,7 @@ async fn run(args: Args) -> Result<Value, Failure> {
                 .buffer_unordered(64)
                 .try_collect()
                 .await?;
-            let started = start_timer();
+            let started = start_timer().await;
             let deleted: Vec<usize> = stream::iter(keys.chunks(1000))
                 .map(|batch| delete_batch(&client, &bucket, batch))
                 .buffer_unordered(c)
@@ -411,6 +455,7 @@ async fn run(args: Args) -> Result<Value, Failure> {
         }
         report["small_delete"] = Value::Array(deletes);
     }
+    report["settled_s"] = json!(SETTLED_MS.load(Ordering::Relaxed) as f64 / 1000.0);
     Ok(report)
 }
 
