@@ -18,15 +18,18 @@ pub fn run() -> ExitCode {
     };
     let format = cli.output;
     // The service logs at info in its own format; every other command at warn.
+    // The service's guard lives until `run` returns, so its queued log lines are written out.
     let logging = match &cli.command {
         crate::cli::Command::Serve(args) => {
             s3flow_server::serve::init_logging(args.log_format.as_str(), cli.log_level.as_deref())
+                .map(Some)
         }
-        _ => init_logging(cli.log_level.as_deref()),
+        _ => init_logging(cli.log_level.as_deref()).map(|()| None),
     };
-    if let Err(err) = logging {
-        return failure(&err);
-    }
+    let _log_guard = match logging {
+        Ok(guard) => guard,
+        Err(err) => return failure(&err),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -55,8 +55,8 @@ pub struct Cli {
     #[arg(long, env = "S3FLOW_OUTPUT", global = true, value_enum, default_value_t = OutputFormat::Json, help_heading = "Output")]
     pub output: OutputFormat,
 
-    /// Log level or filter on stderr: error, warn (default), info, debug, trace, or
-    /// directives such as s3flow=debug.
+    /// Log level or filter on stderr: error, warn (the default; info for `serve`), info,
+    /// debug, trace, or directives such as s3flow=debug.
     #[arg(
         long,
         env = "S3FLOW_LOG",

@@ -272,6 +272,8 @@ async fn serve_end_to_end_with_restart_and_graceful_shutdown() {
     let (status, logs) = svc.stop();
     assert!(status.success(), "{status:?}\n{logs}");
     assert!(logs.contains("\"request_id\""), "{logs}");
+    // Lines are queued for a writer thread: the last one, logged at exit, is written out too.
+    assert!(logs.contains("\"message\":\"stopped\""), "{logs}");
     assert!(!logs.contains(&token), "the token is in the logs");
     let secret =
         std::fs::read_to_string(data.path().join("local/.s3flow-local-secret")).unwrap_or_default();
