@@ -105,6 +105,11 @@ def render(res, results_path):
           f"waiting): Garage keeps working after big writes and deletes. Waits: median {waits[len(waits) // 2]:.1f} s, "
           f"longest {waits[-1]:.1f} s" + (f"; {never} of {len(waits)} measurements found it still busy after 60 s"
                                            if never else "") + ".\n")
+    touched = p.get("memory_touched")
+    if touched and touched["gib"]:
+        w(f"Before anything was measured, {touched['gib']:.1f} GiB of zeros were written to /dev/shm and deleted "
+          f"({touched['seconds']:.1f} s): a new virtual machine's memory is slow the first time a page is used, "
+          "which slowed the first repetition of every tool's 1 GiB GET up to 2× (bench/NOTES.md).\n")
     w("The ratio's denominator is the **best peer configuration** of that row (defaults or tuned, whichever was "
       "faster), so it is never flattered by a badly tuned peer.\n")
 
