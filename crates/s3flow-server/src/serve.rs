@@ -162,6 +162,7 @@ fn announce(
 }
 
 /// Keeps the service's log writer running; dropping it writes out the lines still queued.
+#[derive(Debug)]
 #[must_use = "log lines still queued are lost unless this lives until the service stops"]
 pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
 
@@ -170,7 +171,7 @@ pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGu
 /// at debug.
 ///
 /// A request's line is queued, not written: one thread writes the queue out through a buffer,
-/// a few lines per system call, so requests never wait on stderr (one `write` per request
+/// as many lines per system call as are waiting, so requests never wait on stderr (one `write` per request
 /// cost about 15 % of presign throughput at 64 in flight, bench/w6/RESULTS.md). A full queue
 /// makes callers wait rather than lose lines.
 pub fn init_logging(format: &str, filter: Option<&str>) -> Result<LogGuard> {
