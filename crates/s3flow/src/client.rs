@@ -47,8 +47,8 @@ struct Inner {
     endpoint: Option<String>,
     /// The endpoint pre-signed links are made for: `presign_endpoint`, else `endpoint`.
     presign_endpoint: Option<String>,
-    /// The SDK's S3 endpoint rules (it keeps the last answer: one bucket is one lookup).
-    endpoint_resolver: aws_sdk_s3::config::endpoint::DefaultResolver,
+    /// The SDK's S3 endpoint rules, kept per bucket (one bucket is one lookup).
+    endpoint_resolver: crate::endpoints::CachedEndpoints,
     path_style: bool,
     restriction: Restriction,
     /// `ca_bundle`'s certificates, for [`Client::http`].
@@ -111,7 +111,8 @@ impl Client {
                     .with_max_attempts(connection.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
                     .with_initial_backoff(Duration::from_millis(100)),
             )
-            .timeout_config(timeouts(&connection));
+            .timeout_config(timeouts(&connection))
+            .endpoint_resolver(crate::endpoints::CachedEndpoints::default());
         if let Some(endpoint) = &endpoint {
             s3_config = s3_config.endpoint_url(endpoint);
         }
@@ -149,7 +150,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 presign_endpoint,
-                endpoint_resolver: aws_sdk_s3::config::endpoint::DefaultResolver::new(),
+                endpoint_resolver: crate::endpoints::CachedEndpoints::default(),
                 connection,
                 s3,
                 presign_s3,

@@ -25,6 +25,7 @@ pub mod bucket;
 pub mod client;
 pub mod connection;
 pub mod encode;
+mod endpoints;
 pub mod error;
 pub mod plain_http;
 pub mod restrict;
