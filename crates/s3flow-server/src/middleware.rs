@@ -35,7 +35,7 @@ pub async fn request_context(
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        .unwrap_or_else(fresh_request_id);
     let method = request.method().to_string();
     // The route template, never the concrete path: paths hold bucket and key names and would
     // make the metrics unbounded.
@@ -95,6 +95,33 @@ pub async fn request_context(
     response
 }
 
+/// 32 hex digits, like a UUID's simple form, from a per-thread generator seeded once from the
+/// operating system: a UUID v4 asked the kernel for randomness on every request. Request ids
+/// need to be distinct, not secret.
+fn fresh_request_id() -> String {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
+            let mut seed = [0u8; 8];
+            getrandom::getrandom(&mut seed).expect("the operating system's random source is available");
+            u64::from_le_bytes(seed)
+        });
+    }
+    STATE.with(|state| {
+        let (high, low) = (splitmix64(state), splitmix64(state));
+        format!("{high:016x}{low:016x}")
+    })
+}
+
+/// SplitMix64: a 64-bit state stepped by a constant, its output a bijective mix of it.
+fn splitmix64(state: &std::cell::Cell<u64>) -> u64 {
+    let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state.set(next);
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 fn content_length(headers: &axum::http::HeaderMap) -> u64 {
     headers
         .get(header::CONTENT_LENGTH)
@@ -131,5 +158,19 @@ pub async fn require_token(
             ApiError::unauthorized("the bearer token is unknown or revoked").into_response()
         }
         Err(err) => ApiError(err).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_request_ids_are_distinct_32_hex_digits() {
+        let here: Vec<String> = (0..10_000).map(|_| fresh_request_id()).collect();
+        let there = std::thread::spawn(|| (0..10_000).map(|_| fresh_request_id()).collect::<Vec<_>>()).join().unwrap();
+        assert!(here.iter().all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())), "{}", here[0]);
+        let distinct: std::collections::HashSet<&String> = here.iter().chain(&there).collect();
+        assert_eq!(distinct.len(), 20_000);
     }
 }
