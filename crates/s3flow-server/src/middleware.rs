@@ -100,11 +100,7 @@ pub async fn request_context(
 /// need to be distinct, not secret.
 fn fresh_request_id() -> String {
     thread_local! {
-        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
-            let mut seed = [0u8; 8];
-            getrandom::getrandom(&mut seed).expect("the operating system's random source is available");
-            u64::from_le_bytes(seed)
-        });
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(u64::from_le_bytes(crate::crypto::random_bytes()));
     }
     STATE.with(|state| {
         let (high, low) = (splitmix64(state), splitmix64(state));
