@@ -71,11 +71,7 @@ pub async fn to_file(client: &Client, request: &Request, path: &Path) -> Result<
 
 /// [`to_file`] for an object a listing described.
 pub async fn to_file_listed(client: &Client, request: &Request, path: &Path, listed: Option<&Listed>) -> Result<Downloaded> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid_input(format!("to: {} is not a file path", path.display())))?;
-    let temp = dir.join(format!(".{}.s3flow-{}", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
+    let temp = crate::transfer::temp_path(path)?;
     let result = to_file_via(client, request, listed, path, &temp).await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(&temp).await;

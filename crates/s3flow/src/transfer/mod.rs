@@ -130,6 +130,22 @@ pub(crate) async fn blocking<T: Send + 'static>(io: impl FnOnce() -> std::io::Re
     tokio::task::spawn_blocking(io).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
+/// Where a download to `path` is written before it is renamed into place: a hidden name beside
+/// it (same file system, so the rename is atomic) that no other download, in this process or
+/// another, picks. The unique part is a per-process random prefix and a counter: a UUID v4 per
+/// file cost a `getrandom` call each, 10,000 for a directory of 10,000 small files.
+pub(crate) fn temp_path(path: &std::path::Path) -> crate::error::Result<std::path::PathBuf> {
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| crate::error::Error::invalid_input(format!("to: {} is not a file path", path.display())))?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(dir.join(format!(".{}.s3flow-{prefix:016x}{n:016x}", name.to_string_lossy())))
+}
+
 /// Whole-transfer attempts when a download's body fails its size or checksum check.
 pub const BODY_ATTEMPTS: u32 = 3;
 
@@ -147,6 +163,22 @@ pub fn ranges(len: u64, part_size: u64) -> Vec<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_paths_are_hidden_beside_the_target_and_never_repeat() {
+        let first = temp_path(std::path::Path::new("out/report.pdf")).unwrap();
+        assert_eq!(first.parent(), Some(std::path::Path::new("out")));
+        let name = first.file_name().unwrap().to_str().unwrap();
+        let unique = name.strip_prefix(".report.pdf.s3flow-").unwrap();
+        assert!(unique.len() == 32 && unique.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+        assert_eq!(temp_path(std::path::Path::new("report.pdf")).unwrap().parent(), Some(std::path::Path::new(".")));
+        let here: Vec<_> = (0..1_000).map(|_| temp_path(std::path::Path::new("a")).unwrap()).collect();
+        let there = std::thread::spawn(|| (0..1_000).map(|_| temp_path(std::path::Path::new("a")).unwrap()).collect::<Vec<_>>());
+        let all: std::collections::HashSet<_> = here.into_iter().chain(there.join().unwrap()).collect();
+        assert_eq!(all.len(), 2_000);
+        let refused = temp_path(std::path::Path::new("/")).unwrap_err();
+        assert_eq!(refused.code, crate::error::ErrorCode::InvalidInput);
+    }
 
     #[test]
     fn ranges_cover_the_object() {

@@ -266,11 +266,7 @@ fn is_json_type(content_type: &str) -> bool {
 /// Writes the body to a temporary file beside `path` and renames it only once the whole
 /// body arrived, so a failed download never leaves a partial file at the final path.
 async fn write_file(path: &Path, body: aws_sdk_s3::primitives::ByteStream, expected: u64, what: &str) -> Result<u64> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid_input(format!("to: {} is not a file path", path.display())))?;
-    let temp = dir.join(format!(".{}.s3flow-{}", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
+    let temp = crate::transfer::temp_path(path)?;
     let result = async {
         let mut file = tokio::fs::File::create(&temp)
             .await
