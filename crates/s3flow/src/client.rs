@@ -56,6 +56,8 @@ struct Inner {
     http: std::sync::OnceLock<reqwest::Client>,
     upload_budget: crate::transfer::Budget,
     download_budget: crate::transfer::Budget,
+    /// For the first GET of a download, on plain-HTTP endpoints (`transfer::quick_get`).
+    quick_get: Option<crate::transfer::quick_get::QuickGet>,
 }
 
 impl std::fmt::Debug for Client {
@@ -93,6 +95,8 @@ impl Client {
         // system's root certificates (a few hundred files, a visible share of a cold start).
         let plain = connection.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))
             && matches!(connection.auth, Auth::AccessKey { .. });
+        let quick_get = (plain && http_client.is_none())
+            .then(|| crate::transfer::quick_get::QuickGet::new(CONNECT_TIMEOUT, connection.timeout_seconds.map(Duration::from_secs)));
         let http_client = match http_client {
             Some(given) => given,
             None if plain => crate::plain_http::client(),
@@ -165,6 +169,7 @@ impl Client {
                 http: std::sync::OnceLock::new(),
                 upload_budget,
                 download_budget,
+                quick_get,
             }),
         })
     }
@@ -257,11 +262,20 @@ impl Client {
     /// The endpoint of a pre-signed link to `bucket`: the SDK's endpoint rules with the
     /// parameters its object operations set (the key plays no part in the rules).
     pub(crate) async fn presign_endpoint(&self, bucket: &str) -> Result<aws_smithy_types::endpoint::Endpoint> {
+        self.resolve_endpoint(bucket, self.inner.presign_endpoint.clone()).await
+    }
+
+    /// The endpoint of the client's own requests to `bucket`, as [`Client::presign_endpoint`].
+    pub(crate) async fn object_endpoint(&self, bucket: &str) -> Result<aws_smithy_types::endpoint::Endpoint> {
+        self.resolve_endpoint(bucket, self.inner.endpoint.clone()).await
+    }
+
+    async fn resolve_endpoint(&self, bucket: &str, endpoint: Option<String>) -> Result<aws_smithy_types::endpoint::Endpoint> {
         use aws_sdk_s3::config::endpoint::{Params, ResolveEndpoint};
         let params = Params::builder()
             .bucket(bucket)
             .region(self.inner.region.clone())
-            .set_endpoint(self.inner.presign_endpoint.clone())
+            .set_endpoint(endpoint)
             .force_path_style(self.inner.path_style)
             .set_use_fips(self.inner.sdk_config.use_fips())
             .set_use_dual_stack(self.inner.sdk_config.use_dual_stack())
@@ -287,6 +301,10 @@ impl Client {
             (None, true) => format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.inner.region),
             (None, false) => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.inner.region),
         }
+    }
+
+    pub(crate) fn quick_get(&self) -> Option<&crate::transfer::quick_get::QuickGet> {
+        self.inner.quick_get.as_ref()
     }
 
     /// Part size and concurrency for multipart transfers.

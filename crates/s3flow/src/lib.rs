@@ -29,6 +29,7 @@ mod endpoints;
 pub mod error;
 pub mod plain_http;
 pub mod restrict;
+mod sigv4;
 pub mod template;
 pub mod transfer;
 

@@ -400,7 +400,8 @@ struct Got {
     described: Downloaded,
 }
 
-/// One GET into memory (`bytes` long, for the memory budget). A body that breaks off, comes
+/// One GET into memory (`bytes` long, for the memory budget), the first attempt through
+/// [`super::quick_get`] where it applies. A body that breaks off, comes
 /// back short or fails its CRC32 (`crc`, or for a whole object the one the GET returns: moto
 /// returns it on GET but not on HEAD) is fetched again: the SDK retries failed requests, but
 /// not a body that fails after the headers arrived.
@@ -417,7 +418,14 @@ async fn get(
     let attempts = client.connection().max_attempts.unwrap_or(crate::client::DEFAULT_MAX_ATTEMPTS).max(BODY_ATTEMPTS);
     let mut attempt = 1;
     loop {
-        let out = get_request(client, request, etag, range, what).await?;
+        let quick = match attempt {
+            1 => super::quick_get::get(client, request, etag, range).await,
+            _ => None,
+        };
+        let out = match quick {
+            Some(out) => out,
+            None => get_request(client, request, etag, range, what).await?,
+        };
         let crc = crc.or_else(|| whole_object_crc!(out).filter(|_| range.is_none()));
         let described = described!(out);
         let expected = match range {
@@ -442,5 +450,79 @@ async fn get(
         }
         tracing::debug!("{failure}; fetching it again");
         attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumAlgorithm, VersioningConfiguration};
+
+    use super::*;
+    use crate::connection::Connection;
+    use crate::transfer::quick_get;
+
+    /// The quick first GET reads what the SDK reads (size, ETag, version, type, date, metadata,
+    /// checksum, body), whole and ranged, and leaves every error to the SDK.
+    #[tokio::test]
+    async fn quick_get_reads_what_the_sdk_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = s3flow_local::LocalConfig::new(dir.path());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let server = s3flow_local::LocalServer::start(config).await.unwrap();
+        let connection = Connection::with_access_key(&server.endpoint(), server.access_key(), server.secret_key(), server.region());
+        let client = Client::connect(connection.clone()).await.unwrap();
+        assert!(client.quick_get().is_some(), "a plain-HTTP endpoint with access keys takes the quick GET");
+
+        let s3 = client.s3();
+        s3.create_bucket().bucket("quick").send().await.unwrap();
+        let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+        s3.put_bucket_versioning().bucket("quick").versioning_configuration(enabled).send().await.unwrap();
+        let key = "dir/a b+c=d&e?f#g%h~i/ü 😀.txt";
+        let put = s3
+            .put_object()
+            .bucket("quick")
+            .key(key)
+            .content_type("text/plain; charset=utf-8")
+            .metadata("Owner", "Ada Lovelace")
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from_static(b"the quick brown fox"))
+            .send()
+            .await
+            .unwrap();
+        let etag = put.e_tag().map(str::to_owned);
+        let request = Request { bucket: "quick".into(), key: key.into(), version_id: put.version_id().map(str::to_owned) };
+
+        for (etag, range) in [(None, None), (etag.as_deref(), None), (etag.as_deref(), Some((4, 9)))] {
+            let quick = quick_get::get(&client, &request, etag, range).await.expect("the quick GET answers");
+            let sdk = get_request(&client, &request, etag, range, "sdk").await.unwrap();
+            let (quick_described, sdk_described) = (described!(quick), described!(sdk));
+            assert_eq!(quick_described, sdk_described, "{etag:?} {range:?}");
+            let quick_crc = whole_object_crc!(quick);
+            assert_eq!(quick_crc, whole_object_crc!(sdk), "{etag:?} {range:?}");
+            let quick_body = quick.body.collect().await.unwrap().into_bytes();
+            assert_eq!(quick_body, sdk.body.collect().await.unwrap().into_bytes());
+            // Not equal by being empty: the object's own fields came through.
+            assert_eq!(quick_described.metadata.get("owner").map(String::as_str), Some("Ada Lovelace"));
+            assert_eq!(quick_described.content_type.as_deref(), Some("text/plain; charset=utf-8"));
+            assert!(quick_described.version_id.is_some() && quick_described.last_modified.is_some());
+            match range {
+                Some(_) => assert_eq!(&quick_body[..], b"quick"),
+                None => assert_eq!(quick_crc, Some(checksum::crc32(b"the quick brown fox"))),
+            }
+        }
+
+        // Errors are the SDK's to send again and report: a missing key, a changed object, bad keys.
+        let missing = Request { key: "nothing here".into(), version_id: None, ..request.clone() };
+        assert!(quick_get::get(&client, &missing, None, None).await.is_none());
+        assert!(quick_get::get(&client, &request, Some("\"0123456789abcdef\""), None).await.is_none());
+        let wrong = Client::connect(Connection::with_access_key(&server.endpoint(), server.access_key(), "not-the-secret", server.region()))
+            .await
+            .unwrap();
+        assert!(quick_get::get(&wrong, &request, None, None).await.is_none());
+        let Err(err) = get(&wrong, &request, None, None, 19, None, "s3://quick/key").await else {
+            panic!("a wrong secret downloads nothing");
+        };
+        assert_eq!(err.code, ErrorCode::CredentialsInvalid, "{err:?}");
     }
 }

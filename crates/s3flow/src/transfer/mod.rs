@@ -12,6 +12,7 @@ pub mod checksum;
 pub mod copy;
 pub mod dir;
 pub mod download;
+pub(crate) mod quick_get;
 pub mod upload;
 
 pub use checksum::Checksum;

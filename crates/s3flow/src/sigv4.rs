@@ -1,0 +1,83 @@
+//! SigV4 for S3 as the SDK signs it, for the two requests made without the SDK's operation
+//! pipeline (pre-signed links, and the quick first GET of `transfer::quick_get`): the pipeline
+//! costs several times the signature itself.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody, SignableRequest, SignatureLocation,
+    SigningInstructions, SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_types::endpoint::Endpoint;
+use aws_smithy_types::Document;
+
+use crate::error::{Error, Result};
+
+/// What to sign: a request to an S3 endpoint whose rules asked for SigV4.
+pub(crate) struct Signing<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    /// Headers to sign besides `host` (taken from the URL).
+    pub headers: &'a [(&'a str, &'a str)],
+    pub region: &'a str,
+    pub time: SystemTime,
+    /// In the query for this long (a pre-signed link), else in the headers.
+    pub expires_in: Option<Duration>,
+}
+
+/// Signs as the SDK does for S3: single URI encoding, no path normalization, the session token
+/// signed, the payload's SHA-256 in `x-amz-content-sha256` (unsigned for links, the empty body's
+/// otherwise).
+pub(crate) fn sign(request: &Signing<'_>, credentials: &Credentials) -> Result<SigningInstructions> {
+    let bad = |e: &dyn std::fmt::Display| Error::invalid_input(format!("signing: {e}"));
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.session_token_mode = SessionTokenMode::Include;
+    let body = match request.expires_in {
+        Some(expires_in) => {
+            settings.signature_location = SignatureLocation::QueryParams;
+            settings.expires_in = Some(expires_in);
+            SignableBody::UnsignedPayload
+        }
+        None => SignableBody::Bytes(&[]),
+    };
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(request.region)
+        .name("s3")
+        .time(request.time)
+        .settings(settings)
+        .build()
+        .map_err(|e| bad(&e))?
+        .into();
+    let signable = SignableRequest::new(request.method, request.url, request.headers.iter().copied(), body)
+        .map_err(|e| bad(&e))?;
+    let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params).map_err(|e| bad(&e))?.into_parts();
+    Ok(instructions)
+}
+
+/// The signing region of the endpoint's first auth scheme when it is SigV4 for `s3` (as a
+/// typed scheme, or in the `authSchemes` property of older rule sets); `None` when the rules
+/// want something else (SigV4a, S3 Express), which only the SDK signs.
+pub(crate) fn signing_region(endpoint: &Endpoint) -> Option<&str> {
+    fn text(value: Option<&Document>) -> Option<&str> {
+        match value {
+            Some(Document::String(value)) => Some(value.as_str()),
+            _ => None,
+        }
+    }
+    let (name, signing_name, region) = match endpoint.auth_schemes().first() {
+        Some(scheme) => (scheme.name(), text(scheme.get("signingName")), text(scheme.get("signingRegion"))),
+        None => {
+            let Some(Document::Array(schemes)) = endpoint.properties().get("authSchemes") else { return None };
+            let Some(Document::Object(scheme)) = schemes.first() else { return None };
+            (text(scheme.get("name"))?, text(scheme.get("signingName")), text(scheme.get("signingRegion")))
+        }
+    };
+    (name == "sigv4" && signing_name == Some("s3")).then_some(region).flatten()
+}
