@@ -13,6 +13,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_types::endpoint::Endpoint;
 use aws_smithy_types::Document;
 
+use crate::encode;
 use crate::error::{Error, Result};
 
 /// What to sign: a request to an S3 endpoint whose rules asked for SigV4.
@@ -63,8 +64,12 @@ pub(crate) fn sign(request: &Signing<'_>, credentials: &Credentials) -> Result<S
 
 /// The signing region of the endpoint's first auth scheme when it is SigV4 for `s3` (as a
 /// typed scheme, or in the `authSchemes` property of older rule sets); `None` when the rules
-/// want something else (SigV4a, S3 Express), which only the SDK signs.
+/// want something else (SigV4a, S3 Express) or add headers the SDK would sign, which only the
+/// SDK does.
 pub(crate) fn signing_region(endpoint: &Endpoint) -> Option<&str> {
+    if endpoint.headers().next().is_some() {
+        return None;
+    }
     fn text(value: Option<&Document>) -> Option<&str> {
         match value {
             Some(Document::String(value)) => Some(value.as_str()),
@@ -80,4 +85,35 @@ pub(crate) fn signing_region(endpoint: &Endpoint) -> Option<&str> {
         }
     };
     (name == "sigv4" && signing_name == Some("s3")).then_some(region).flatten()
+}
+
+/// An object's URL under the endpoint the rules gave, as the SDK serializes the path; its
+/// query goes on with [`Query`].
+pub(crate) fn object_url(endpoint: &Endpoint, key: &str) -> String {
+    let base = endpoint.url();
+    let mut url = String::with_capacity(base.len() + key.len() * 3 + 400);
+    url.push_str(base.strip_suffix('/').unwrap_or(base));
+    url.push('/');
+    url.push_str(&encode::key_path(key));
+    url
+}
+
+/// Appends `name=value` pairs to a URL, encoded as the SDK's query writer does; the second
+/// field is the next separator (`?` first, then `&`).
+pub(crate) struct Query<'a>(pub &'a mut String, pub char);
+
+impl Query<'_> {
+    pub(crate) fn push(&mut self, name: &str, value: &str) {
+        self.0.push(self.1);
+        self.1 = '&';
+        self.0.push_str(&encode::component(name));
+        self.0.push('=');
+        self.0.push_str(&encode::component(value));
+    }
+
+    pub(crate) fn push_opt(&mut self, name: &str, value: &Option<String>) {
+        if let Some(value) = value {
+            self.push(name, value);
+        }
+    }
 }

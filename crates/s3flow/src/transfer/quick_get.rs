@@ -27,9 +27,8 @@ use hyper_util::client::legacy::Client as HyperClient;
 
 use super::download::Request;
 use crate::client::Client;
-use crate::encode;
 use crate::plain_http::{self, QuickAckConnector};
-use crate::sigv4::{self, Signing};
+use crate::sigv4::{self, Query, Signing};
 
 /// Stores log it; it is not signed.
 const USER_AGENT: &str = concat!("s3flow/", env!("CARGO_PKG_VERSION"));
@@ -53,19 +52,12 @@ pub(crate) async fn get(client: &Client, request: &Request, etag: Option<&str>, 
     let quick = client.quick_get()?;
     let endpoint = client.object_endpoint(&request.bucket).await.ok()?;
     let region = sigv4::signing_region(&endpoint)?;
-    let base = endpoint.url();
-    if !base.starts_with("http://") || endpoint.headers().next().is_some() {
-        return None; // TLS, or headers the rules add: the SDK's
+    if !endpoint.url().starts_with("http://") {
+        return None; // TLS: the SDK's
     }
 
-    let mut url = String::with_capacity(base.len() + request.key.len() * 3 + 64);
-    url.push_str(base.strip_suffix('/').unwrap_or(base));
-    url.push('/');
-    url.push_str(&encode::key_path(&request.key));
-    if let Some(version_id) = &request.version_id {
-        url.push_str("?versionId=");
-        url.push_str(&encode::component(version_id));
-    }
+    let mut url = sigv4::object_url(&endpoint, &request.key);
+    Query(&mut url, '?').push_opt("versionId", &request.version_id);
     let range_header = range.map(|(start, end)| format!("bytes={start}-{}", end - 1));
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(3);
     match &range_header {

@@ -8,9 +8,8 @@ use aws_credential_types::Credentials;
 
 use super::{Link, PresignMethod, Signed};
 use crate::client::Client;
-use crate::encode;
 use crate::error::Result;
-use crate::sigv4::{self, Signing};
+use crate::sigv4::{self, Query, Signing};
 
 /// The signed link, or `None` when the endpoint rules want another signer than SigV4 for
 /// `s3` (the caller then falls back to the SDK's presigner).
@@ -19,17 +18,10 @@ pub(super) async fn presign(client: &Client, link: &Link<'_>, credentials: &Cred
     let Some(signing_region) = sigv4::signing_region(&endpoint) else {
         return Ok(None);
     };
-    if endpoint.headers().next().is_some() {
-        return Ok(None); // the SDK would sign headers the rules add
-    }
 
     // The path and query as the SDK serializes the operation, under the endpoint's path.
     let input = link.input;
-    let base = endpoint.url();
-    let mut url = String::with_capacity(base.len() + input.key.len() * 3 + 400);
-    url.push_str(base.strip_suffix('/').unwrap_or(base));
-    url.push('/');
-    url.push_str(&encode::key_path(&input.key));
+    let mut url = sigv4::object_url(&endpoint, &input.key);
     let mut query = Query(&mut url, '?');
     match link.method {
         PresignMethod::Get => {
@@ -76,23 +68,4 @@ pub(super) async fn presign(client: &Client, link: &Link<'_>, credentials: &Cred
         query.push(name, value);
     }
     Ok(Some((url, headers)))
-}
-
-/// Appends `name=value` pairs, encoded as the SDK's query writer does.
-struct Query<'a>(&'a mut String, char);
-
-impl Query<'_> {
-    fn push(&mut self, name: &str, value: &str) {
-        self.0.push(self.1);
-        self.1 = '&';
-        self.0.push_str(&encode::component(name));
-        self.0.push('=');
-        self.0.push_str(&encode::component(value));
-    }
-
-    fn push_opt(&mut self, name: &str, value: &Option<String>) {
-        if let Some(value) = value {
-            self.push(name, value);
-        }
-    }
 }
