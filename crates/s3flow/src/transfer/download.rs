@@ -206,7 +206,16 @@ async fn get_range_to_file(
     let mut at = start;
     let mut attempt = 1;
     loop {
-        let out = get_request(client, request, etag, Some((at, end)), what).await?;
+        // As in `get`: the first attempt without the SDK's pipeline where it applies (here
+        // for its body: no per-frame throughput bookkeeping on a stream of a gigabyte).
+        let quick = match attempt {
+            1 => super::quick_get::get(client, request, etag, Some((at, end))).await,
+            _ => None,
+        };
+        let out = match quick {
+            Some(out) => out,
+            None => get_request(client, request, etag, Some((at, end)), what).await?,
+        };
         let mut body = out.body;
         let (mut batch, mut batch_at, mut batch_len) = (Vec::new(), at, 0u64);
         let failure = loop {

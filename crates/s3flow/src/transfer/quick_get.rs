@@ -16,13 +16,18 @@
 //! through the SDK.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use aws_sdk_s3::types::ChecksumType;
 use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use hyper::body::{Body, Frame, SizeHint};
 use hyper_util::client::legacy::Client as HyperClient;
 
 use super::download::Request;
@@ -95,7 +100,65 @@ pub(crate) async fn get(client: &Client, request: &Request, etag: Option<&str>, 
         return None;
     }
     let (head, body) = response.into_parts();
-    output(&head.headers, ByteStream::new(SdkBody::from_body_1_x(body)))
+    output(&head.headers, ByteStream::new(SdkBody::from_body_1_x(Stalls::new(body))))
+}
+
+/// How long a quick GET's body may go without a byte before it fails (and is fetched again
+/// through the SDK): the SDK's own stalled-stream grace period. hyper has no read timeout.
+const BODY_STALL: Duration = Duration::from_secs(20);
+
+/// A body that fails after [`BODY_STALL`] without a frame. The timer is moved only when it
+/// fires (to [`BODY_STALL`] after the last frame), not on every frame: a timer reset takes the
+/// runtime's timer lock, and a 1 GiB body comes in tens of thousands of frames.
+struct Stalls<B> {
+    inner: B,
+    last_frame: tokio::time::Instant,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Stalls<B> {
+    fn new(inner: B) -> Self {
+        let now = tokio::time::Instant::now();
+        Stalls { inner, last_frame: now, timer: Box::pin(tokio::time::sleep_until(now + BODY_STALL)) }
+    }
+}
+
+impl<B> Body for Stalls<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.last_frame = tokio::time::Instant::now();
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        loop {
+            let deadline = this.last_frame + BODY_STALL;
+            if this.timer.deadline() < deadline {
+                this.timer.as_mut().reset(deadline);
+            }
+            match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) if this.last_frame + BODY_STALL <= tokio::time::Instant::now() => {
+                    return Poll::Ready(Some(Err(format!("no bytes of the body for {BODY_STALL:?}").into())));
+                }
+                Poll::Ready(()) => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The headers `download` reads, as the SDK deserializes them; `None` for a value the SDK
@@ -134,4 +197,36 @@ fn output(headers: &HeaderMap, body: ByteStream) -> Option<GetObjectOutput> {
             .body(body)
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use http_body_util::{BodyExt, StreamBody};
+
+    use super::*;
+
+    /// A body whose bytes stop coming fails after the grace period instead of waiting forever;
+    /// one whose frames keep coming, however long it takes in all, does not.
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_fails_and_a_slow_one_does_not() {
+        let stalled = futures::stream::once(async { Ok::<_, std::io::Error>(Frame::data(Bytes::from_static(b"first"))) })
+            .chain(futures::stream::pending());
+        let started = tokio::time::Instant::now();
+        let mut body = Stalls::new(StreamBody::new(Box::pin(stalled)));
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&first[..], b"first");
+        let err = body.frame().await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("no bytes"), "{err}");
+        assert_eq!(started.elapsed(), BODY_STALL);
+
+        // A frame every half grace period, for three grace periods in all.
+        let slow = futures::stream::iter(0..6).then(|i| async move {
+            tokio::time::sleep(BODY_STALL / 2).await;
+            Ok::<_, std::io::Error>(Frame::data(Bytes::from(vec![i as u8; 3])))
+        });
+        let body = Stalls::new(StreamBody::new(Box::pin(slow)));
+        let all = body.collect().await.unwrap().to_bytes();
+        assert_eq!(all.len(), 18);
+    }
 }
