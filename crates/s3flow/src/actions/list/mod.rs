@@ -7,7 +7,16 @@ use crate::actions::fields;
 use crate::bucket::validate_bucket_name;
 use crate::client::Client;
 use crate::encode;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+
+mod early_token;
+
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Error, ListObjectsV2Output};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use early_token::EarlyToken;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 pub const DEFAULT_MAX: u64 = 1000;
 
@@ -63,21 +72,29 @@ pub async fn run(client: &Client, input: ListInput) -> Result<ListOutput> {
     let mut folders = Vec::new();
     let mut token = input.continuation_token.clone();
     let what = format!("s3://{bucket}/{prefix}");
+    let query = Query { client: client.clone(), bucket: bucket.clone(), prefix: prefix.clone(), recursive, start_after: input.start_after.clone() };
+    // A whole listing (`max` 0) asks for each next page as soon as its token arrives (see
+    // `early_token`); a bounded one cannot know the next page's size before this one's count.
+    let mut current = query.page(if max == 0 { 1000 } else { max.min(1000) }, token.clone(), max == 0);
     let (is_truncated, next_token) = loop {
-        let taken = (objects.len() + folders.len()) as u64;
-        let page_size = if max == 0 { 1000 } else { (max - taken).min(1000) };
-        let page = client
-            .s3()
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&prefix)
-            .max_keys(page_size as i32)
-            .set_delimiter((!recursive).then(|| "/".to_owned()))
-            .set_start_after(input.start_after.clone())
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(e, &what))?;
+        let (sent, early) = current;
+        let early = match early {
+            Some(early) => early.await.ok().flatten(),
+            None => None,
+        };
+        let mut ahead = early.map(|early| (query.page(1000, Some(early.clone()), true), early));
+        let page = match sent.await {
+            Ok(Ok(page)) => page,
+            failed => {
+                if let Some(((sent, _), _)) = ahead {
+                    sent.abort();
+                }
+                return Err(match failed {
+                    Ok(Err(e)) => Error::from_sdk(e, &what),
+                    _ => Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: the listing stopped")),
+                });
+            }
+        };
         for object in page.contents() {
             objects.push(ObjectEntry {
                 key: object.key().unwrap_or_default().to_owned(),
@@ -90,10 +107,25 @@ pub async fn run(client: &Client, input: ListInput) -> Result<ListOutput> {
         folders.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_owned)));
         let truncated = page.is_truncated().unwrap_or(false);
         token = page.next_continuation_token().map(str::to_owned);
-        let full = max != 0 && (objects.len() + folders.len()) as u64 >= max;
+        let taken = (objects.len() + folders.len()) as u64;
+        let full = max != 0 && taken >= max;
         if !truncated || token.is_none() || full {
+            if let Some(((sent, _), _)) = ahead.take() {
+                sent.abort();
+            }
             break (truncated && token.is_some(), if truncated { token } else { None });
         }
+        current = match ahead.take() {
+            Some((next, guessed)) if token.as_deref() == Some(guessed.as_str()) => next,
+            other => {
+                if let Some(((sent, _), guessed)) = other {
+                    tracing::debug!("{what}: the token read early ({guessed}) is not the page's; asking again");
+                    sent.abort();
+                }
+                let page_size = if max == 0 { 1000 } else { (max - taken).min(1000) };
+                query.page(page_size, token.clone(), max == 0)
+            }
+        };
     };
     Ok(ListOutput {
         count: (objects.len() + if recursive { 0 } else { folders.len() }) as u64,
@@ -104,4 +136,37 @@ pub async fn run(client: &Client, input: ListInput) -> Result<ListOutput> {
         is_truncated,
         next_continuation_token: next_token,
     })
+}
+
+/// What every page of one listing asks for.
+struct Query {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    recursive: bool,
+    start_after: Option<String>,
+}
+
+type Page = std::result::Result<ListObjectsV2Output, SdkError<ListObjectsV2Error, HttpResponse>>;
+
+impl Query {
+    /// One ListObjectsV2, spawned so it runs while the caller parses the page before; with
+    /// `early`, also a receiver of its next token, read from the head of its response.
+    fn page(&self, max_keys: u64, token: Option<String>, early: bool) -> (JoinHandle<Page>, Option<oneshot::Receiver<Option<String>>>) {
+        let request = self
+            .client
+            .s3()
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&self.prefix)
+            .max_keys(max_keys as i32)
+            .set_delimiter((!self.recursive).then(|| "/".to_owned()))
+            .set_start_after(self.start_after.clone())
+            .set_continuation_token(token);
+        if !early {
+            return (tokio::spawn(request.send()), None);
+        }
+        let (interceptor, receiver) = EarlyToken::new();
+        (tokio::spawn(request.customize().interceptor(interceptor).send()), Some(receiver))
+    }
 }

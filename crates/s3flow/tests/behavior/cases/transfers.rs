@@ -271,6 +271,21 @@ pub async fn directory_download_spans_listing_pages(ctx: &Ctx) {
     let summary = dir::upload_dir(&ctx.client, src.path(), &ctx.bucket, "many/", &options).await.expect("upload dir");
     assert_eq!((summary.transferred, summary.failed), (count, 0), "{summary:?}");
 
+    // Whole listings over two pages (each next page asked for while the one before is parsed),
+    // one level and all levels, and a bounded one: every key once, in order.
+    let expected: Vec<String> = (0..count).map(|i| format!("many/f{i:04}.txt")).collect();
+    let keys = |listed: &serde_json::Value| -> Vec<String> {
+        listed["objects"].as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap().to_owned()).collect()
+    };
+    for recursive in [true, false] {
+        let listed = ctx.ok("list", serde_json::json!({"bucket": ctx.bucket, "prefix": "many/", "max": 0, "recursive": recursive})).await;
+        assert_eq!((listed["count"].as_u64(), &listed["is_truncated"]), (Some(count), &serde_json::json!(false)));
+        assert_eq!(keys(&listed), expected);
+    }
+    let bounded = ctx.ok("list", serde_json::json!({"bucket": ctx.bucket, "prefix": "many/", "max": 1100})).await;
+    assert_eq!((bounded["count"].as_u64(), &bounded["is_truncated"]), (Some(1100), &serde_json::json!(true)));
+    assert_eq!(keys(&bounded), expected[..1100]);
+
     let dest = tempfile::tempdir().unwrap();
     let summary = dir::download_dir(&ctx.client, &ctx.bucket, "many/", dest.path(), &options).await.expect("download dir");
     assert_eq!((summary.transferred, summary.failed), (count, 0), "{:?}", summary.errors.first());
