@@ -72,28 +72,18 @@ pub async fn run(client: &Client, input: ListInput) -> Result<ListOutput> {
     let mut folders = Vec::new();
     let mut token = input.continuation_token.clone();
     let what = format!("s3://{bucket}/{prefix}");
-    let query = Query { client: client.clone(), bucket: bucket.clone(), prefix: prefix.clone(), recursive, start_after: input.start_after.clone() };
-    // A whole listing (`max` 0) asks for each next page as soon as its token arrives (see
-    // `early_token`); a bounded one cannot know the next page's size before this one's count.
-    let mut current = query.page(if max == 0 { 1000 } else { max.min(1000) }, token.clone(), max == 0);
+    let query = Query { client: client.clone(), bucket: bucket.clone(), prefix: prefix.clone(), recursive, start_after: input.start_after.clone(), max };
+    let mut current = query.page(0, token.clone());
     let (is_truncated, next_token) = loop {
-        let (sent, early) = current;
-        let early = match early {
+        let early = match current.early.take() {
             Some(early) => early.await.ok().flatten(),
             None => None,
         };
-        let mut ahead = early.map(|early| (query.page(1000, Some(early.clone()), true), early));
-        let page = match sent.await {
-            Ok(Ok(page)) => page,
-            failed => {
-                if let Some(((sent, _), _)) = ahead {
-                    sent.abort();
-                }
-                return Err(match failed {
-                    Ok(Err(e)) => Error::from_sdk(e, &what),
-                    _ => Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: the listing stopped")),
-                });
-            }
+        // Only whole listings read tokens early, and their pages are all of one size.
+        let ahead = early.map(|early| (query.page(0, Some(early.clone())), early));
+        let page = match (&mut current.sent).await {
+            Ok(page) => page.map_err(|e| Error::from_sdk(e, &what))?,
+            Err(_) => return Err(Error::new(ErrorCode::UpstreamUnavailable, format!("{what}: the listing stopped"))),
         };
         for object in page.contents() {
             objects.push(ObjectEntry {
@@ -110,20 +100,15 @@ pub async fn run(client: &Client, input: ListInput) -> Result<ListOutput> {
         let taken = (objects.len() + folders.len()) as u64;
         let full = max != 0 && taken >= max;
         if !truncated || token.is_none() || full {
-            if let Some(((sent, _), _)) = ahead.take() {
-                sent.abort();
-            }
             break (truncated && token.is_some(), if truncated { token } else { None });
         }
-        current = match ahead.take() {
+        current = match ahead {
             Some((next, guessed)) if token.as_deref() == Some(guessed.as_str()) => next,
             other => {
-                if let Some(((sent, _), guessed)) = other {
+                if let Some((_, guessed)) = other {
                     tracing::debug!("{what}: the token read early ({guessed}) is not the page's; asking again");
-                    sent.abort();
                 }
-                let page_size = if max == 0 { 1000 } else { (max - taken).min(1000) };
-                query.page(page_size, token.clone(), max == 0)
+                query.page(taken, token.clone())
             }
         };
     };
@@ -145,14 +130,32 @@ struct Query {
     prefix: String,
     recursive: bool,
     start_after: Option<String>,
+    /// The action's `max` (0 = all).
+    max: u64,
 }
 
 type Page = std::result::Result<ListObjectsV2Output, SdkError<ListObjectsV2Error, HttpResponse>>;
 
+/// One page's request, spawned so it runs while the caller parses the page before; aborted
+/// when dropped unused (a guess that turned out wrong, an error, the end of the listing).
+struct Sent {
+    sent: JoinHandle<Page>,
+    /// Its next token, read from the head of its response (whole listings only).
+    early: Option<oneshot::Receiver<Option<String>>>,
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.sent.abort();
+    }
+}
+
 impl Query {
-    /// One ListObjectsV2, spawned so it runs while the caller parses the page before; with
-    /// `early`, also a receiver of its next token, read from the head of its response.
-    fn page(&self, max_keys: u64, token: Option<String>, early: bool) -> (JoinHandle<Page>, Option<oneshot::Receiver<Option<String>>>) {
+    /// The page after `taken` entries. A whole listing (`max` 0) also reads the page's next
+    /// token early (see `early_token`); a bounded one cannot size its next page before this
+    /// one's count is known.
+    fn page(&self, taken: u64, token: Option<String>) -> Sent {
+        let max_keys = if self.max == 0 { 1000 } else { (self.max - taken).min(1000) };
         let request = self
             .client
             .s3()
@@ -163,10 +166,10 @@ impl Query {
             .set_delimiter((!self.recursive).then(|| "/".to_owned()))
             .set_start_after(self.start_after.clone())
             .set_continuation_token(token);
-        if !early {
-            return (tokio::spawn(request.send()), None);
+        if self.max != 0 {
+            return Sent { sent: tokio::spawn(request.send()), early: None };
         }
         let (interceptor, receiver) = EarlyToken::new();
-        (tokio::spawn(request.customize().interceptor(interceptor).send()), Some(receiver))
+        Sent { sent: tokio::spawn(request.customize().interceptor(interceptor).send()), early: Some(receiver) }
     }
 }
