@@ -15,6 +15,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures::StreamExt;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -94,16 +96,75 @@ struct Ctx {
     http: reqwest::Client,
     s3: aws_sdk_s3::Client,
     payload: String,
+    /// Each action's URL and request bodies, built once so the load generator spends as little
+    /// of the shared cores per request as it can (the direct path's SDK builds its own).
+    urls: Vec<(&'static str, reqwest::Url)>,
+    bodies: Bodies,
+}
+
+/// The JSON inputs of the service path, serialized once (upload: one per key it cycles through).
+struct Bodies {
+    upload: Vec<Bytes>,
+    download: Bytes,
+    head: Bytes,
+    list: Bytes,
+    presign: Bytes,
+}
+
+const UPLOAD_KEYS: usize = 256;
+
+impl Bodies {
+    fn new(payload: &str) -> Self {
+        let body = |v: Value| Bytes::from(v.to_string());
+        Bodies {
+            upload: (0..UPLOAD_KEYS)
+                .map(|i| body(json!({"bucket": BUCKET, "key": format!("up/{i}"), "text": payload})))
+                .collect(),
+            download: body(json!({"bucket": BUCKET, "key": "obj4k"})),
+            head: body(json!({"bucket": BUCKET, "key": "obj4k"})),
+            list: body(json!({"bucket": BUCKET, "prefix": "list/", "max": 100})),
+            presign: body(json!({"bucket": BUCKET, "key": "obj4k", "expires_in": "15m"})),
+        }
+    }
+}
+
+/// The fields of each action's output that the checks read; serde skips the rest.
+#[derive(Deserialize)]
+struct Sized {
+    size: u64,
+}
+#[derive(Deserialize)]
+struct Downloaded<'a> {
+    #[serde(borrow)]
+    content: Content<'a>,
+}
+#[derive(Deserialize)]
+struct Content<'a> {
+    #[serde(borrow)]
+    text: std::borrow::Cow<'a, str>,
+}
+#[derive(Deserialize)]
+struct Listed {
+    count: u64,
+    objects: Vec<IgnoredAny>,
+}
+#[derive(Deserialize)]
+struct Presigned<'a> {
+    #[serde(borrow)]
+    url: std::borrow::Cow<'a, str>,
 }
 
 impl Ctx {
-    async fn action(&self, action: &str, body: Value) -> Result<Value, String> {
+    /// One action through the service; the raw response body, which the caller parses into
+    /// the typed fields it checks.
+    async fn action(&self, action: &str, body: Bytes) -> Result<Bytes, String> {
+        let url = &self.urls.iter().find(|(name, _)| *name == action).expect("known action").1;
         let resp = self
             .http
-            .post(format!("{}/v1/connections/local/actions/{action}", self.api))
+            .post(url.clone())
             .bearer_auth(&self.token)
             .header("content-type", "application/json")
-            .body(body.to_string())
+            .body(body)
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -112,26 +173,29 @@ impl Ctx {
         if !status.is_success() {
             return Err(format!("{action}: {status}: {}", String::from_utf8_lossy(&bytes)));
         }
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+        Ok(bytes)
     }
 
     /// One operation on one path; checks what came back.
     async fn one(&self, op: &str, service: bool, i: usize) -> Result<(), String> {
-        let up_key = format!("up/{}", i % 256);
+        fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+            serde_json::from_slice(bytes).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(bytes)))
+        }
+        let b = &self.bodies;
         match (op, service) {
             ("upload", true) => {
-                let r = self.action("upload", json!({"bucket": BUCKET, "key": up_key, "text": self.payload})).await?;
-                check(r["size"].as_u64() == Some(SMALL as u64), "upload size")
+                let r = self.action("upload", b.upload[i % UPLOAD_KEYS].clone()).await?;
+                check(parse::<Sized>(&r)?.size == SMALL as u64, "upload size")
             }
             ("upload", false) => {
-                self.s3.put_object().bucket(BUCKET).key(up_key)
+                self.s3.put_object().bucket(BUCKET).key(format!("up/{}", i % UPLOAD_KEYS))
                     .body(ByteStream::from(Bytes::from(self.payload.clone())))
                     .send().await.map_err(|e| format!("{e:?}"))?;
                 Ok(())
             }
             ("download", true) => {
-                let r = self.action("download", json!({"bucket": BUCKET, "key": "obj4k"})).await?;
-                check(r["content"]["text"].as_str() == Some(self.payload.as_str()), "download content")
+                let r = self.action("download", b.download.clone()).await?;
+                check(parse::<Downloaded>(&r)?.content.text == self.payload.as_str(), "download content")
             }
             ("download", false) => {
                 let o = self.s3.get_object().bucket(BUCKET).key("obj4k").send().await.map_err(|e| format!("{e:?}"))?;
@@ -139,24 +203,25 @@ impl Ctx {
                 check(b.as_ref() == self.payload.as_bytes(), "download content")
             }
             ("head", true) => {
-                let r = self.action("head", json!({"bucket": BUCKET, "key": "obj4k"})).await?;
-                check(r["size"].as_u64() == Some(SMALL as u64), "head size")
+                let r = self.action("head", b.head.clone()).await?;
+                check(parse::<Sized>(&r)?.size == SMALL as u64, "head size")
             }
             ("head", false) => {
                 let o = self.s3.head_object().bucket(BUCKET).key("obj4k").send().await.map_err(|e| format!("{e:?}"))?;
                 check(o.content_length() == Some(SMALL as i64), "head size")
             }
             ("list", true) => {
-                let r = self.action("list", json!({"bucket": BUCKET, "prefix": "list/", "max": 100})).await?;
-                check(r["count"].as_u64() == Some(100) && r["objects"].as_array().map(Vec::len) == Some(100), "list count")
+                let r = parse::<Listed>(&self.action("list", b.list.clone()).await?)?;
+                check(r.count == 100 && r.objects.len() == 100, "list count")
             }
             ("list", false) => {
                 let o = self.s3.list_objects_v2().bucket(BUCKET).prefix("list/").max_keys(100).send().await.map_err(|e| format!("{e:?}"))?;
                 check(o.contents().len() == 100, "list count")
             }
             ("presign", true) => {
-                let r = self.action("presign", json!({"bucket": BUCKET, "key": "obj4k", "expires_in": "15m"})).await?;
-                check(r["url"].as_str().is_some_and(|u| u.starts_with(&self.endpoint) && u.contains("X-Amz-Signature=")), "presign url")
+                let r = self.action("presign", b.presign.clone()).await?;
+                let u = parse::<Presigned>(&r)?.url;
+                check(u.starts_with(&self.endpoint) && u.contains("X-Amz-Signature="), "presign url")
             }
             ("presign", false) => {
                 let p = self.s3.get_object().bucket(BUCKET).key("obj4k")
@@ -399,7 +464,11 @@ async fn main() {
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(conf);
     let payload: String = (0..SMALL).map(|i| (b'a' + (i % 26) as u8) as char).collect();
-    let ctx = Arc::new(Ctx { api: args.api.clone(), token: args.token.clone(), endpoint: args.endpoint.clone(), http, s3, payload });
+    let urls = OPS
+        .map(|op| (op, reqwest::Url::parse(&format!("{}/v1/connections/local/actions/{op}", args.api)).expect("--api is a URL")))
+        .to_vec();
+    let bodies = Bodies::new(&payload);
+    let ctx = Arc::new(Ctx { api: args.api.clone(), token: args.token.clone(), endpoint: args.endpoint.clone(), http, s3, payload, urls, bodies });
 
     // Setup: the bucket, the 4 KiB object, 100 objects to list (through the SDK).
     let _ = ctx.s3.create_bucket().bucket(BUCKET).send().await;
