@@ -161,6 +161,16 @@ fn announce(
     let _ = stdout.flush();
 }
 
+/// The size of the service's blocking pool: twice the cores, at least 4 (tokio's default is
+/// 512). The pool runs the embedded endpoint's and the documents' file work, short calls that
+/// keep a core busy rather than wait; under many small uploads at once the default grew to
+/// ~100 threads taking turns on 2 cores, and 4 threads served 20 % more uploads a second with a
+/// p99 lower by 5-20 ms at 64 in flight (bench/w6/RESULTS.md). Work beyond it queues in the pool.
+pub fn blocking_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (2 * cores).max(4)
+}
+
 /// Keeps the service's log writer running; dropping it writes out the lines still queued.
 #[derive(Debug)]
 #[must_use = "log lines still queued are lost unless this lives until the service stops"]
