@@ -30,11 +30,11 @@ pub fn run() -> ExitCode {
         Ok(guard) => guard,
         Err(err) => return failure(&err),
     };
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
     if matches!(cli.command, crate::cli::Command::Serve(_)) {
-        runtime.max_blocking_threads(s3flow_server::serve::blocking_threads());
+        builder.max_blocking_threads(s3flow_server::serve::blocking_threads());
     }
-    let runtime = match runtime.enable_all().build() {
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             return failure(&Error::new(
