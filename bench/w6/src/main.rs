@@ -15,6 +15,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures::StreamExt;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -93,13 +95,29 @@ struct Ctx {
     api: String,
     token: String,
     endpoint: String,
+    /// For the 1 GiB pass-through; the measured requests go over [`ServiceConn`]s.
     http: reqwest::Client,
     s3: aws_sdk_s3::Client,
     payload: String,
-    /// Each action's URL and request bodies, built once so the load generator spends as little
-    /// of the shared cores per request as it can (the direct path's SDK builds its own).
-    urls: Vec<(&'static str, reqwest::Url)>,
+    /// Each action's path and request bodies and the request headers, built once so the load
+    /// generator spends as little of the shared cores per request as it can (the direct
+    /// path's SDK builds its own).
+    paths: Vec<(&'static str, http::Uri)>,
     bodies: Bodies,
+    host: http::HeaderValue,
+    authorization: http::HeaderValue,
+    api_addr: String,
+    /// Idle keep-alive connections to the service, taken by a worker for a whole round.
+    idle: Mutex<Vec<ServiceConn>>,
+}
+
+/// One keep-alive HTTP/1 connection to the service, used by one worker at a time: a request
+/// goes out without a pool lookup or a URL parse, and the response is read straight off it.
+/// The load generator runs on the service's own two cores, so what it spends per request is
+/// taken from the service (with reqwest's pooled client, the service's presign at 64 in flight
+/// ran about a fifth slower on the same machine; bench/w6/RESULTS.md).
+struct ServiceConn {
+    send: SendRequest<Full<Bytes>>,
 }
 
 /// The JSON inputs of the service path, serialized once (upload: one per key it cycles through).
@@ -155,75 +173,97 @@ struct Presigned<'a> {
 }
 
 impl Ctx {
+    /// An idle connection to the service, or a new one.
+    async fn take_conn(&self) -> ServiceConn {
+        if let Some(conn) = self.idle.lock().unwrap().pop() {
+            return conn;
+        }
+        let stream = tokio::net::TcpStream::connect(&self.api_addr).await.expect("connect to the service");
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+        let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("HTTP/1 handshake with the service");
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        ServiceConn { send }
+    }
+
+    fn give_back(&self, conn: ServiceConn) {
+        if !conn.send.is_closed() {
+            self.idle.lock().unwrap().push(conn);
+        }
+    }
+
     /// One action through the service; the raw response body, which the caller parses into
     /// the typed fields it checks.
-    async fn action(&self, action: &str, body: Bytes) -> Result<Bytes, String> {
-        let url = &self.urls.iter().find(|(name, _)| *name == action).expect("known action").1;
-        let resp = self
-            .http
-            .post(url.clone())
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn action(&self, conn: &mut ServiceConn, action: &str, body: Bytes) -> Result<Bytes, String> {
+        let path = &self.paths.iter().find(|(name, _)| *name == action).expect("known action").1;
+        let mut req = http::Request::new(Full::new(body));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = path.clone();
+        let headers = req.headers_mut();
+        headers.insert(http::header::HOST, self.host.clone());
+        headers.insert(http::header::AUTHORIZATION, self.authorization.clone());
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        conn.send.ready().await.map_err(|e| e.to_string())?;
+        let resp = conn.send.send_request(req).await.map_err(|e| e.to_string())?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
         if !status.is_success() {
             return Err(format!("{action}: {status}: {}", String::from_utf8_lossy(&bytes)));
         }
         Ok(bytes)
     }
 
-    /// One operation on one path; checks what came back.
-    async fn one(&self, op: &str, service: bool, i: usize) -> Result<(), String> {
+    /// One operation on one path (`conn` given: through the service); checks what came back.
+    async fn one(&self, op: &str, conn: Option<&mut ServiceConn>, i: usize) -> Result<(), String> {
         fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
             serde_json::from_slice(bytes).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(bytes)))
         }
         let b = &self.bodies;
-        match (op, service) {
-            ("upload", true) => {
-                let r = self.action("upload", b.upload[i % UPLOAD_KEYS].clone()).await?;
+        match (op, conn) {
+            ("upload", Some(conn)) => {
+                let r = self.action(conn, "upload", b.upload[i % UPLOAD_KEYS].clone()).await?;
                 check(parse::<Sized>(&r)?.size == SMALL as u64, "upload size")
             }
-            ("upload", false) => {
+            ("upload", None) => {
                 self.s3.put_object().bucket(BUCKET).key(format!("up/{}", i % UPLOAD_KEYS))
                     .body(ByteStream::from(Bytes::from(self.payload.clone())))
                     .send().await.map_err(|e| format!("{e:?}"))?;
                 Ok(())
             }
-            ("download", true) => {
-                let r = self.action("download", b.download.clone()).await?;
+            ("download", Some(conn)) => {
+                let r = self.action(conn, "download", b.download.clone()).await?;
                 check(parse::<Downloaded>(&r)?.content.text == self.payload.as_str(), "download content")
             }
-            ("download", false) => {
+            ("download", None) => {
                 let o = self.s3.get_object().bucket(BUCKET).key("obj4k").send().await.map_err(|e| format!("{e:?}"))?;
                 let b = o.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
                 check(b.as_ref() == self.payload.as_bytes(), "download content")
             }
-            ("head", true) => {
-                let r = self.action("head", b.head.clone()).await?;
+            ("head", Some(conn)) => {
+                let r = self.action(conn, "head", b.head.clone()).await?;
                 check(parse::<Sized>(&r)?.size == SMALL as u64, "head size")
             }
-            ("head", false) => {
+            ("head", None) => {
                 let o = self.s3.head_object().bucket(BUCKET).key("obj4k").send().await.map_err(|e| format!("{e:?}"))?;
                 check(o.content_length() == Some(SMALL as i64), "head size")
             }
-            ("list", true) => {
-                let r = parse::<Listed>(&self.action("list", b.list.clone()).await?)?;
+            ("list", Some(conn)) => {
+                let r = parse::<Listed>(&self.action(conn, "list", b.list.clone()).await?)?;
                 check(r.count == 100 && r.objects.len() == 100, "list count")
             }
-            ("list", false) => {
+            ("list", None) => {
                 let o = self.s3.list_objects_v2().bucket(BUCKET).prefix("list/").max_keys(100).send().await.map_err(|e| format!("{e:?}"))?;
                 check(o.contents().len() == 100, "list count")
             }
-            ("presign", true) => {
-                let r = self.action("presign", b.presign.clone()).await?;
+            ("presign", Some(conn)) => {
+                let r = self.action(conn, "presign", b.presign.clone()).await?;
                 let u = parse::<Presigned>(&r)?.url;
                 check(u.starts_with(&self.endpoint) && u.contains("X-Amz-Signature="), "presign url")
             }
-            ("presign", false) => {
+            ("presign", None) => {
                 let p = self.s3.get_object().bucket(BUCKET).key("obj4k")
                     .presigned(PresigningConfig::expires_in(Duration::from_secs(900)).unwrap())
                     .await.map_err(|e| format!("{e:?}"))?;
@@ -272,8 +312,12 @@ async fn warm_up(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize) {
     for _ in 0..conc {
         let (ctx, warm) = (ctx.clone(), warm.clone());
         tasks.push(tokio::spawn(async move {
+            let mut conn = if service { Some(ctx.take_conn().await) } else { None };
             while warm.fetch_add(1, Ordering::Relaxed) < conc * 4 {
-                let _ = ctx.one(op, service, 0).await;
+                let _ = ctx.one(op, conn.as_mut(), 0).await;
+            }
+            if let Some(conn) = conn {
+                ctx.give_back(conn);
             }
         }));
     }
@@ -315,16 +359,21 @@ async fn run_round(ctx: &Arc<Ctx>, op: &'static str, service: bool, conc: usize,
         let (ctx, next, errors, first_error) = (ctx.clone(), next.clone(), errors.clone(), first_error.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(n / conc + 1);
+            // Connected before the clock starts: the warm-up left one idle connection per worker.
+            let mut conn = if service { Some(ctx.take_conn().await) } else { None };
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n { break; }
                 let t = Instant::now();
-                let r = ctx.one(op, service, i).await;
+                let r = ctx.one(op, conn.as_mut(), i).await;
                 lat.push(t.elapsed().as_micros() as u64);
                 if let Err(e) = r {
                     errors.fetch_add(1, Ordering::Relaxed);
                     first_error.lock().unwrap().get_or_insert(e);
                 }
+            }
+            if let Some(conn) = conn {
+                ctx.give_back(conn);
             }
             lat
         }));
@@ -464,11 +513,27 @@ async fn main() {
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(conf);
     let payload: String = (0..SMALL).map(|i| (b'a' + (i % 26) as u8) as char).collect();
-    let urls = OPS
-        .map(|op| (op, reqwest::Url::parse(&format!("{}/v1/connections/local/actions/{op}", args.api)).expect("--api is a URL")))
+    let api_uri: http::Uri = args.api.parse().expect("--api is a URL");
+    let authority = api_uri.authority().expect("--api has a host and port").clone();
+    assert_eq!(api_uri.scheme_str(), Some("http"), "--api: the load generator speaks plain HTTP/1.1");
+    let paths = OPS
+        .map(|op| (op, format!("/v1/connections/local/actions/{op}").parse().expect("a path")))
         .to_vec();
     let bodies = Bodies::new(&payload);
-    let ctx = Arc::new(Ctx { api: args.api.clone(), token: args.token.clone(), endpoint: args.endpoint.clone(), http, s3, payload, urls, bodies });
+    let ctx = Arc::new(Ctx {
+        api: args.api.clone(),
+        token: args.token.clone(),
+        endpoint: args.endpoint.clone(),
+        http,
+        s3,
+        payload,
+        paths,
+        bodies,
+        host: http::HeaderValue::from_str(authority.as_str()).expect("host header"),
+        authorization: http::HeaderValue::from_str(&format!("Bearer {}", args.token)).expect("token header"),
+        api_addr: format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80)),
+        idle: Mutex::new(Vec::new()),
+    });
 
     // Setup: the bucket, the 4 KiB object, 100 objects to list (through the SDK).
     let _ = ctx.s3.create_bucket().bucket(BUCKET).send().await;
