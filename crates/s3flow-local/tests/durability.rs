@@ -109,19 +109,24 @@ async fn interrupted_upload_leaves_no_partial_object() {
         drop(stream); // the client goes away mid-body
     }
 
-    // The server notices the broken body and cleans up.
-    let tmp = t.dir.path().join("buckets").join(&b).join("tmp");
+    // The server notices the broken body and cleans up: a body is written straight into
+    // `objects/` under a fresh name, so only the old object's data file may be left there.
+    let bucket_dir = t.dir.path().join("buckets").join(&b);
+    let files = |dir: &str, suffix: &str| {
+        std::fs::read_dir(bucket_dir.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(suffix))
+            .count()
+    };
     for _ in 0..50 {
-        if std::fs::read_dir(&tmp).unwrap().count() == 0 {
+        if files("objects", ".data") == 1 && files("tmp", "") == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        std::fs::read_dir(&tmp).unwrap().count(),
-        0,
-        "temporary files removed"
-    );
+    assert_eq!(files("objects", ".data"), 1, "partial data files removed");
+    assert_eq!(files("tmp", ""), 0, "temporary files removed");
     assert_eq!(get(&c, &b, "victim").await, b"the old content");
     assert_eq!(
         code(c.get_object().bucket(&b).key("fresh").send().await),
@@ -129,4 +134,35 @@ async fn interrupted_upload_leaves_no_partial_object() {
     );
     let listed = c.list_objects_v2().bucket(&b).send().await.unwrap();
     assert_eq!(listed.key_count(), Some(1));
+}
+
+/// A process killed mid-body leaves its data file under `objects/` with no metadata naming it:
+/// invisible, and removed at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_file_no_metadata_names_is_removed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start_in(dir.path()).await;
+    let c = common::client(
+        &server,
+        aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported,
+    );
+    let b = common::unique_name("bucket");
+    c.create_bucket().bucket(&b).send().await.unwrap();
+    put(&c, &b, "kept", "kept content").await;
+    server.shutdown().await;
+
+    let objects = dir.path().join("buckets").join(&b).join("objects");
+    let stray = objects.join("0123abcd.deadbeef.data");
+    std::fs::write(&stray, b"half a body").unwrap();
+
+    let server = common::start_in(dir.path()).await;
+    let c = common::client(
+        &server,
+        aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported,
+    );
+    assert!(!stray.exists(), "the stray data file is removed at start");
+    assert_eq!(get(&c, &b, "kept").await, b"kept content");
+    let listed = c.list_objects_v2().bucket(&b).send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(1));
+    server.shutdown().await;
 }

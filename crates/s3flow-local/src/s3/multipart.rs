@@ -122,7 +122,14 @@ impl LocalS3 {
         let bucket = self.store.bucket(&input.bucket)?;
         let upload = bucket.upload(&input.upload_id, &input.key)?;
         let expect = body_expectations!(input, &headers);
-        let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
+        let received = receive_body(
+            &bucket,
+            bucket.tmp_path(),
+            input.body,
+            expect,
+            trailing_headers.as_ref(),
+        )
+        .await?;
         let part = PartMeta {
             part_number: input.part_number,
             data_file: String::new(),
@@ -131,7 +138,7 @@ impl LocalS3 {
             last_modified: now_seconds(),
         };
         let etag = part.etag.clone();
-        bucket.add_part(&upload, &received.tmp, part).await?;
+        bucket.add_part(&upload, &received.path, part).await?;
         let c = received.checksums;
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(strong_etag(&etag)),

@@ -18,9 +18,9 @@ use crate::store::Bucket;
 /// Largest single PUT S3 accepts (5 GiB).
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
-/// A body received into a temporary file and verified.
+/// A body received into a file and verified.
 pub struct ReceivedBody {
-    pub tmp: PathBuf,
+    pub path: PathBuf,
     pub digest: BodyDigest,
     pub checksums: Checksums,
 }
@@ -56,11 +56,12 @@ macro_rules! body_expectations {
 }
 pub(crate) use body_expectations;
 
-/// Streams a request body into a temporary file of `bucket`, then checks its length,
+/// Streams a request body into a new file at `path` in `bucket`, then checks its length,
 /// `Content-MD5` and flexible checksums (header or `aws-chunked` trailer). Nothing of a failed
 /// body stays on disk.
 pub async fn receive_body(
     bucket: &Bucket,
+    path: PathBuf,
     body: Option<StreamingBlob>,
     expect: BodyExpectations<'_>,
     trailers: Option<&s3s::TrailingHeaders>,
@@ -74,11 +75,10 @@ pub async fn receive_body(
             "Your proposed upload exceeds the maximum allowed size"
         ));
     }
-    let tmp = bucket.tmp_path();
     let hasher = expect.checksums.hasher();
     let digest = match body {
-        Some(body) => write_body(&tmp, body, hasher).await,
-        None => write_body(&tmp, futures::stream::empty(), hasher).await,
+        Some(body) => write_body(&path, body, hasher).await,
+        None => write_body(&path, futures::stream::empty(), hasher).await,
     };
     let digest = digest.map_err(|err| match err {
         WriteBodyError::Io(err) => bucket.io_error("storing a request body", err),
@@ -99,12 +99,12 @@ pub async fn receive_body(
     })();
     match verified {
         Ok(checksums) => Ok(ReceivedBody {
-            tmp,
+            path,
             digest,
             checksums,
         }),
         Err(err) => {
-            crate::store::files::remove_quietly(&tmp).await;
+            crate::store::files::remove_quietly(&path).await;
             Err(err)
         }
     }
@@ -163,7 +163,12 @@ impl LocalS3 {
         )?;
 
         let expect = body_expectations!(input, &headers);
-        let received = receive_body(&bucket, input.body, expect, trailing_headers.as_ref()).await?;
+        // Straight into a new data file under `objects/`, not a temporary file renamed there
+        // after: a rename is one more trip to the blocking pool per upload, and a file no
+        // committed metadata names is invisible, and removed at the next start.
+        let (data_file, path) = bucket.new_data_file(&input.key);
+        let received =
+            receive_body(&bucket, path, input.body, expect, trailing_headers.as_ref()).await?;
 
         // Checked again after the upload: another writer may have won meanwhile.
         if let Err(err) = check_write_conditions(
@@ -171,11 +176,10 @@ impl LocalS3 {
             input.if_match.as_ref(),
             input.if_none_match.as_ref(),
         ) {
-            crate::store::files::remove_quietly(&received.tmp).await;
+            crate::store::files::remove_quietly(&received.path).await;
             return Err(err);
         }
 
-        let data_file = bucket.adopt_data_file(&input.key, &received.tmp).await?;
         let meta = ObjectMeta {
             key: input.key,
             version_id: None,

@@ -453,11 +453,19 @@ impl Bucket {
         self.objects_dir().join(&meta.data_file)
     }
 
+    /// A new unique data file name for `key` and its path in `objects/`, to write a body into
+    /// and record in the object's metadata.
+    pub fn new_data_file(&self, key: &str) -> (String, PathBuf) {
+        let name = format!("{}.{}{DATA_SUFFIX}", key_hash(key), unique_token());
+        let path = self.objects_dir().join(&name);
+        (name, path)
+    }
+
     /// Moves a fully received temporary file into `objects/` under a new unique name;
     /// returns that name, to be recorded in the object's metadata.
     pub async fn adopt_data_file(&self, key: &str, tmp: &Path) -> S3Result<String> {
-        let name = format!("{}.{}{DATA_SUFFIX}", key_hash(key), unique_token());
-        if let Err(err) = tokio::fs::rename(tmp, self.objects_dir().join(&name)).await {
+        let (name, path) = self.new_data_file(key);
+        if let Err(err) = tokio::fs::rename(tmp, path).await {
             remove_quietly(tmp).await;
             return Err(self.io_error("moving a received object into place", err));
         }
@@ -467,8 +475,7 @@ impl Bucket {
     /// Hard-links (or copies) an existing data file under a new unique name for `key`: data
     /// files are immutable, so a copy can share the bytes.
     pub async fn link_data_file(&self, src: &Path, key: &str) -> S3Result<String> {
-        let name = format!("{}.{}{DATA_SUFFIX}", key_hash(key), unique_token());
-        let dst = self.objects_dir().join(&name);
+        let (name, dst) = self.new_data_file(key);
         if tokio::fs::hard_link(src, &dst).await.is_err() {
             let tmp = self.tmp_path();
             if let Err(err) = tokio::fs::copy(src, &tmp).await {
