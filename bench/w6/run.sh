@@ -52,7 +52,8 @@ echo "service pid $PID api $API endpoint $ENDPOINT" >&2
 HWM_END=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
 kill $PID; wait $PID || true
 trap 'rm -rf "$WORK"' EXIT
-cp "$WORK/results.json" bench/w6/results.json
+R=bench/w6/results.json
+cp "$WORK/results.json" "$R"
 
 {
   echo "# W6 results: the connector service vs direct S3 calls"
@@ -64,10 +65,9 @@ cp "$WORK/results.json" bench/w6/results.json
   echo "- S3 server: the embedded endpoint of \`s3flow serve\` (the \`local\` connection, over a folder in $(dirname "$WORK")), in the same process as the service: the direct path reaches it over loopback TCP, the service calls it in process (the same s3s service, SigV4 checked, no socket)"
   echo "- service: \`s3flow serve --listen 127.0.0.1:$API_PORT --local-listen 127.0.0.1:$S3_PORT --data <tmp>\`, default settings and logging"
   echo "- load generator: one process, tokio multi-thread; service path = one keep-alive hyper HTTP/1 connection per worker (no pool, no per-request URL parse) with a bearer token on \`POST /v1/connections/local/actions/{action}\` (paths, headers and JSON bodies built once, responses parsed into the typed fields checked, so the load generator's own work per request stays small); direct path = aws-sdk-s3 (hyper, keep-alive, retries off) to the endpoint, direct presign = the SDK's presigner, locally"
-  echo "- each cell: $REQUESTS requests per path ($(jq .settings.presign_requests_per_cell bench/w6/results.json) for presign, whose cells would otherwise last under 0.1 s) after 4×concurrency warm-up requests, in $ROUNDS rounds that alternate direct and service (latencies pooled per path, so both see the same shared machine); every response checked (content of downloads, size of heads and uploads, 100 entries per list, signed URL); peak service RSS is its VmHWM (embedded S3 server included), $((HWM_END / 1024)) MiB at the end of the run"
+  echo "- each cell: $REQUESTS requests per path ($(jq .settings.presign_requests_per_cell "$R") for presign, whose cells would otherwise last under 0.1 s) after 4×concurrency warm-up requests, in $ROUNDS rounds that alternate direct and service (latencies pooled per path, so both see the same shared machine); every response checked (content of downloads, size of heads and uploads, 100 entries per list, signed URL); peak service RSS is its VmHWM (embedded S3 server included), $((HWM_END / 1024)) MiB at the end of the run"
   echo
   cat "$WORK/table.md"
-  R=bench/w6/results.json
   echo
   echo "## Targets (computed from this run)"
   echo
