@@ -102,6 +102,6 @@ cp "$WORK/results.json" "$R"
   echo "straight to the response bytes (upload and download keep the JSON tree, which they rewrite)."
   echo
   echo "Reproduce: \`bash bench/w6/run.sh\` (REQUESTS, ROUNDS, CONCURRENCY, BIG_MIB, API_PORT, S3_PORT to change the"
-  echo "settings; S3FLOW_BIN/BENCH_BIN to reuse binaries built from this tree). Raw figures: \`bench/w6/results.json\`."
+  echo "settings; S3FLOW_BIN/BENCH_BIN to reuse binaries built from this tree). Raw figures: \`bench/w6/results.json\`. The sections added by hand below it say \"the table above\" for the table of their own run, which later runs replaced: \`git log -p bench/w6/RESULTS.md\` has each."
 } > bench/w6/RESULTS.md
 echo "wrote bench/w6/RESULTS.md" >&2
