@@ -5,6 +5,10 @@
 //!
 //! Every response is checked (content, size, count); a cell with any error is reported
 //! with its error count and fails the run.
+//!
+//! `s3flow-bench-w6 floor …` runs the no-work HTTP server of [`floor`] instead.
+
+mod floor;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -500,8 +504,15 @@ async fn json_value(resp: reqwest::Response) -> Value {
     serde_json::from_slice(&b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned()))
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("floor") {
+        return floor::main(&argv[1..]);
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime").block_on(load())
+}
+
+async fn load() {
     let args = parse_args();
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true).build().unwrap();
     let conf = aws_sdk_s3::Config::builder()
@@ -563,7 +574,8 @@ async fn main() {
             cells.push(s);
         }
     }
-    let stream = big(&ctx, args.big_mib, args.serve_pid).await;
+    // `--big-mib 0`: no stream (quick runs, and the floor server, which has no object routes).
+    let stream = if args.big_mib > 0 { big(&ctx, args.big_mib, args.serve_pid).await } else { Value::Null };
     let errors: u64 = cells.iter().map(|c| c["errors"].as_u64().unwrap()).sum();
     let out = json!({
         "settings": {"requests_per_cell": args.requests, "presign_requests_per_cell": args.requests * PRESIGN_FACTOR, "rounds": args.rounds, "concurrency": args.concurrency, "payload_bytes": SMALL,
@@ -591,6 +603,9 @@ fn markdown(out: &Value) -> String {
             d["errors"].as_u64().unwrap() + sv["errors"].as_u64().unwrap());
     }
     let st = &out["stream"];
+    if st.is_null() {
+        return s;
+    }
     let mib = |k: &str| st[k].as_u64().map(|v| format!("{:.1}", v as f64 / 1024.0)).unwrap_or("n/a".into());
     s += &format!("\n1 GiB streamed through `/v1/connections/local/objects/…` (SHA-256 of what was sent = what came back: **{}**):\n\n\
 | service PUT MB/s | service GET MB/s | direct GET MB/s | VmHWM before MiB | VmHWM after PUT MiB | VmHWM after GET MiB | max VmRSS sampled MiB |\n|---:|---:|---:|---:|---:|---:|---:|\n\
