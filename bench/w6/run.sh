@@ -50,10 +50,32 @@ echo "service pid $PID api $API endpoint $ENDPOINT" >&2
   --requests "$REQUESTS" --rounds "$ROUNDS" --concurrency "$CONCURRENCY" --big-mib "$BIG_MIB" --serve-pid $PID \
   --markdown "$WORK/table.md" >"$WORK/results.json"
 HWM_END=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
-kill $PID; wait $PID || true
+
+# The HTTP floor: the same load generator against a server that does no work (bench/w6/src/floor.rs),
+# answering presign and head with a response the service just gave. The service's added p99 can be no
+# lower than the floor's: that much is the machine's cost of any HTTP service with this load generator.
+FLOOR_PORT=${FLOOR_PORT:-18195}
+REPLIES=()
+reply() {
+  curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$2" \
+    "$API/v1/connections/local/actions/$1" >"$WORK/reply-$1.json"
+  REPLIES+=(--reply "/v1/connections/local/actions/$1=$WORK/reply-$1.json")
+}
+reply presign '{"bucket":"w6bench","key":"obj4k","expires_in":"15m"}'
+reply head '{"bucket":"w6bench","key":"obj4k"}'
+"$WORK/bench" floor --listen 127.0.0.1:$FLOOR_PORT "${REPLIES[@]}" >"$WORK/floor.out" &
+FLOOR_PID=$!
+trap 'kill $PID $FLOOR_PID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do [ -s "$WORK/floor.out" ] && break; sleep 0.1; done
+"$WORK/bench" --api "http://127.0.0.1:$FLOOR_PORT" --token "$TOKEN" --endpoint "$ENDPOINT" --secret-key "$SECRET" \
+  --requests "$REQUESTS" --rounds "$ROUNDS" --concurrency "$CONCURRENCY" --big-mib 0 --ops head,presign \
+  --markdown "$WORK/floor.md" >"$WORK/floor.json"
+kill $PID $FLOOR_PID; wait $PID $FLOOR_PID || true
 trap 'rm -rf "$WORK"' EXIT
 R=bench/w6/results.json
-cp "$WORK/results.json" "$R"
+# results.json gets the floor's cells and added latencies under "floor".
+jq --slurpfile floor "$WORK/floor.json" '.floor = {cells: $floor[0].cells, added: $floor[0].added}' \
+  "$WORK/results.json" >"$R"
 
 {
   echo "# W6 results: the connector service vs direct S3 calls"
@@ -78,6 +100,18 @@ cp "$WORK/results.json" "$R"
   jq -r '[.cells[] | select(.path=="service" and (.op=="head" or .op=="presign"))] | group_by(.op)[]
     | max_by(.ops_per_s) | "- ≥ 5,000 \(.op) actions/s: best \(.ops_per_s) /s at concurrency \(.concurrency) — \(if .ops_per_s >= 5000 then "met" else "missed" end)"' $R
   jq -r '.stream | "- 1 GiB streamed, peak RSS flat: VmHWM \(.vm_hwm_kib_before/1024|floor) MiB before, \(.vm_hwm_kib_after_put/1024|floor) MiB after the 1 GiB PUT, \(.vm_hwm_kib_after_get/1024|floor) MiB after the 1 GiB GET (data verified: \(.verified))"' $R
+  echo
+  echo "## The HTTP floor (computed from this run)"
+  echo
+  echo "The same load generator, in the same run, against \`s3flow-bench-w6 floor\`: an HTTP/1 server on tokio's"
+  echo "multi-thread runtime that does no work — it reads the request and answers head and presign with a"
+  echo "response the service gave (bench/w6/src/floor.rs). Its \"service\" columns are the floor; its direct"
+  echo "columns are a second sample of the direct path. No service can add less than the floor's added p99."
+  echo
+  sed 's/| service ops\/s | service p50 ms | service p99 ms |/| floor ops\/s | floor p50 ms | floor p99 ms |/' "$WORK/floor.md"
+  echo
+  jq -r '. as $r | .floor.added[] as $f | ($r.added[] | select(.op == $f.op and .concurrency == $f.concurrency)) as $s
+    | "- \($f.op)@\($f.concurrency): added p99 of the floor +\($f.added_p99_ms) ms, of the service +\($s.added_p99_ms) ms (the service over the floor: \((($s.added_p99_ms - $f.added_p99_ms) * 1000 | round) / 1000) ms)"' $R
   echo
   echo "Why, and how to read it: the service path is the direct path plus work — an HTTP request to the"
   echo "service with its bearer token and JSON in and out, then the same S3 call made by the service's SDK"
