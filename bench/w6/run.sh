@@ -93,10 +93,10 @@ jq --slurpfile floor "$WORK/floor.json" '.floor = {cells: $floor[0].cells, added
   echo
   echo "## Targets (computed from this run)"
   echo
-  jq -r '[.added[] | select(.added_p99_ms <= 2)] as $ok
+  jq -r 'def signed: if . < 0 then "\(.)" else "+\(.)" end; [.added[] | select(.added_p99_ms <= 2)] as $ok
     | "- added p99 ≤ 2 ms over direct: met in \($ok|length) of \(.added|length) cells"
-      + (if ($ok|length) > 0 then " (" + ([$ok[] | "\(.op)@\(.concurrency) +\(.added_p99_ms)"] | join(", ")) + ")" else "" end)
-      + "; missed in " + ([.added[] | select(.added_p99_ms > 2) | "\(.op)@\(.concurrency) +\(.added_p99_ms)"] | join(", "))' $R
+      + (if ($ok|length) > 0 then " (" + ([$ok[] | "\(.op)@\(.concurrency) \(.added_p99_ms | signed)"] | join(", ")) + ")" else "" end)
+      + "; missed in " + ([.added[] | select(.added_p99_ms > 2) | "\(.op)@\(.concurrency) \(.added_p99_ms | signed)"] | join(", "))' $R
   jq -r '[.cells[] | select(.path=="service" and (.op=="head" or .op=="presign"))] | group_by(.op)[]
     | max_by(.ops_per_s) | "- ≥ 5,000 \(.op) actions/s: best \(.ops_per_s) /s at concurrency \(.concurrency) — \(if .ops_per_s >= 5000 then "met" else "missed" end)"' $R
   jq -r '.stream | "- 1 GiB streamed, peak RSS flat: VmHWM \(.vm_hwm_kib_before/1024|floor) MiB before, \(.vm_hwm_kib_after_put/1024|floor) MiB after the 1 GiB PUT, \(.vm_hwm_kib_after_get/1024|floor) MiB after the 1 GiB GET (data verified: \(.verified))"' $R
@@ -110,8 +110,8 @@ jq --slurpfile floor "$WORK/floor.json" '.floor = {cells: $floor[0].cells, added
   echo
   sed 's/| service ops\/s | service p50 ms | service p99 ms |/| floor ops\/s | floor p50 ms | floor p99 ms |/' "$WORK/floor.md"
   echo
-  jq -r '. as $r | .floor.added[] as $f | ($r.added[] | select(.op == $f.op and .concurrency == $f.concurrency)) as $s
-    | "- \($f.op)@\($f.concurrency): added p99 of the floor +\($f.added_p99_ms) ms, of the service +\($s.added_p99_ms) ms (the service over the floor: \((($s.added_p99_ms - $f.added_p99_ms) * 1000 | round) / 1000) ms)"' $R
+  jq -r 'def signed: if . < 0 then "\(.)" else "+\(.)" end; . as $r | .floor.added[] as $f | ($r.added[] | select(.op == $f.op and .concurrency == $f.concurrency)) as $s
+    | "- \($f.op)@\($f.concurrency): added p99 of the floor \($f.added_p99_ms | signed) ms, of the service \($s.added_p99_ms | signed) ms (the service over the floor: \((($s.added_p99_ms - $f.added_p99_ms) * 1000 | round) / 1000) ms)"' $R
   echo
   echo "Why, and how to read it: the service path is the direct path plus work — an HTTP request to the"
   echo "service with its bearer token and JSON in and out, then the same S3 call made by the service's SDK"
