@@ -77,6 +77,8 @@ R=bench/w6/results.json
 jq --slurpfile floor "$WORK/floor.json" '.floor = {cells: $floor[0].cells, added: $floor[0].added}' \
   "$WORK/results.json" >"$R"
 
+# jq: a latency difference as "+x" or "-x".
+JQ_SIGNED='def signed: if . < 0 then "\(.)" else "+\(.)" end; '
 {
   echo "# W6 results: the connector service vs direct S3 calls"
   echo
@@ -93,7 +95,7 @@ jq --slurpfile floor "$WORK/floor.json" '.floor = {cells: $floor[0].cells, added
   echo
   echo "## Targets (computed from this run)"
   echo
-  jq -r 'def signed: if . < 0 then "\(.)" else "+\(.)" end; [.added[] | select(.added_p99_ms <= 2)] as $ok
+  jq -r "$JQ_SIGNED"'[.added[] | select(.added_p99_ms <= 2)] as $ok
     | "- added p99 ≤ 2 ms over direct: met in \($ok|length) of \(.added|length) cells"
       + (if ($ok|length) > 0 then " (" + ([$ok[] | "\(.op)@\(.concurrency) \(.added_p99_ms | signed)"] | join(", ")) + ")" else "" end)
       + "; missed in " + ([.added[] | select(.added_p99_ms > 2) | "\(.op)@\(.concurrency) \(.added_p99_ms | signed)"] | join(", "))' $R
@@ -110,7 +112,7 @@ jq --slurpfile floor "$WORK/floor.json" '.floor = {cells: $floor[0].cells, added
   echo
   sed 's/| service ops\/s | service p50 ms | service p99 ms |/| floor ops\/s | floor p50 ms | floor p99 ms |/' "$WORK/floor.md"
   echo
-  jq -r 'def signed: if . < 0 then "\(.)" else "+\(.)" end; . as $r | .floor.added[] as $f | ($r.added[] | select(.op == $f.op and .concurrency == $f.concurrency)) as $s
+  jq -r "$JQ_SIGNED"'. as $r | .floor.added[] as $f | ($r.added[] | select(.op == $f.op and .concurrency == $f.concurrency)) as $s
     | "- \($f.op)@\($f.concurrency): added p99 of the floor \($f.added_p99_ms | signed) ms, of the service \($s.added_p99_ms | signed) ms (the service over the floor: \((($s.added_p99_ms - $f.added_p99_ms) * 1000 | round) / 1000) ms)"' $R
   echo
   echo "Why, and how to read it: the service path is the direct path plus work — an HTTP request to the"
